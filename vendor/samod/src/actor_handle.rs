@@ -1,0 +1,5 @@
+use crate::DocHandle;
+
+pub(crate) struct ActorHandle {
+    pub(crate) doc: DocHandle,
+}
