@@ -1,0 +1,82 @@
+/**
+ * The always-visible header controls: the sync status and the display
+ * settings (text size, theme). Part of the small entry chunk.
+ */
+import { useState } from "preact/hooks";
+import { formatSince } from "./format";
+import { applySettings, saveSettings, SIZES, step, THEMES, type Settings, type Theme } from "./settings";
+import { statusLabel } from "./status";
+import { useStore, type Store } from "./store";
+
+const THEME_NAMES: Record<Theme, string> = { system: "System", light: "Light", dark: "Dark", sepia: "Sepia" };
+
+export function Chrome({ store, initial }: { store: Store; initial: Settings }) {
+  const s = useStore(store);
+  const [settings, setSettings] = useState(initial);
+  const update = (next: Settings) => {
+    setSettings(next);
+    applySettings(next);
+    saveSettings(next);
+  };
+  const online = typeof navigator === "undefined" || navigator.onLine;
+  const label =
+    s.sync === "starting"
+      ? online
+        ? "Connecting…"
+        : statusLabel("offline", s.lastSynced, (t) => formatSince(t))
+      : statusLabel(s.sync, s.lastSynced, (t) => formatSince(t));
+  return (
+    <div class="chrome">
+      <p
+        id="sync-status"
+        class="status"
+        role="status"
+        data-sync-state={s.sync}
+        data-saved={s.progress ? String(s.progress.saved) : undefined}
+        data-total={s.progress ? String(s.progress.total) : undefined}
+      >
+        <span class="dot" aria-hidden="true" />
+        {label}
+      </p>
+      <details class="display">
+        <summary>Display</summary>
+        <div class="panel">
+          <div class="size" role="group" aria-label="Text size">
+            <button
+              type="button"
+              aria-label="Smaller text"
+              disabled={settings.size === 0}
+              onClick={() => update({ ...settings, size: step(settings.size, -1) })}
+            >
+              A−
+            </button>
+            <output aria-live="polite">{Math.round((SIZES[settings.size] ?? 1) * 100)}%</output>
+            <button
+              type="button"
+              aria-label="Larger text"
+              disabled={settings.size === SIZES.length - 1}
+              onClick={() => update({ ...settings, size: step(settings.size, 1) })}
+            >
+              A+
+            </button>
+          </div>
+          <fieldset class="themes">
+            <legend>Theme</legend>
+            {THEMES.map((t) => (
+              <label key={t}>
+                <input
+                  type="radio"
+                  name="theme"
+                  value={t}
+                  checked={settings.theme === t}
+                  onChange={() => update({ ...settings, theme: t })}
+                />
+                {THEME_NAMES[t]}
+              </label>
+            ))}
+          </fieldset>
+        </div>
+      </details>
+    </div>
+  );
+}

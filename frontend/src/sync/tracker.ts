@@ -1,0 +1,103 @@
+/**
+ * Feeds the header's sync status from the repo: connection events, which
+ * documents the server has spoken about since we connected, and how each
+ * document's heads compare with the heads the server last acknowledged
+ * (automerge-repo records those per server storage id in
+ * `handle.getSyncInfo`). The decision itself is the pure `syncState`.
+ */
+import { Automerge, decodeHeads, type DocHandle, type DocumentId, type PeerId, type Repo, type StorageId, type UrlHeads } from "@automerge/automerge-repo/slim";
+import { compareHeads, syncState, type DocSync } from "../status";
+import { storeLastSynced, type Store } from "../store";
+
+export class StatusTracker {
+  #repo: Repo;
+  #store: Store;
+  #server: PeerId | null = null;
+  #serverStorage: StorageId | null = null;
+  #since: number | null = null;
+  #heard = new Set<DocumentId>();
+  #watched = new Set<DocHandle<unknown>>();
+  #timer: ReturnType<typeof setTimeout> | null = null;
+  #connectListeners = new Set<() => void>();
+  #lastStored = 0;
+
+  constructor(repo: Repo, store: Store) {
+    this.#repo = repo;
+    this.#store = store;
+    const net = repo.networkSubsystem;
+    net.on("peer", ({ peerId }) => {
+      this.#server = peerId;
+      this.#serverStorage = repo.getStorageIdOfPeer(peerId) ?? this.#serverStorage;
+      this.#since = Date.now();
+      this.#heard.clear();
+      this.schedule();
+      for (const cb of this.#connectListeners) cb();
+    });
+    net.on("peer-disconnected", ({ peerId }) => {
+      if (peerId !== this.#server) return;
+      this.#server = null;
+      this.#since = null;
+      this.schedule();
+    });
+    net.on("message", (m) => {
+      if ("documentId" in m && m.senderId === this.#server && m.documentId) this.#heard.add(m.documentId);
+      this.schedule();
+    });
+    repo.synchronizer.on("sync-state", () => this.schedule());
+    // Re-evaluates the grace period and the "last synced" clock.
+    setInterval(() => this.schedule(), 3000);
+    this.schedule();
+  }
+
+  connected(): boolean {
+    return this.#server !== null;
+  }
+
+  onConnect(cb: () => void): () => void {
+    this.#connectListeners.add(cb);
+    return () => this.#connectListeners.delete(cb);
+  }
+
+  watch(handle: DocHandle<unknown>): void {
+    if (this.#watched.has(handle)) return;
+    this.#watched.add(handle);
+    handle.on("heads-changed", () => this.schedule());
+    this.schedule();
+  }
+
+  schedule(): void {
+    if (this.#timer) return;
+    this.#timer = setTimeout(() => {
+      this.#timer = null;
+      this.#update();
+    }, 150);
+  }
+
+  #update() {
+    const sid = this.#serverStorage;
+    const docs: DocSync[] = [];
+    for (const h of this.#watched) {
+      if (!h.isReady()) continue;
+      const remote: UrlHeads | undefined = sid ? h.getSyncInfo(sid)?.lastHeads : undefined;
+      const relation = compareHeads(h.heads(), remote, (hs) => {
+        try {
+          return Automerge.hasHeads(h.doc(), decodeHeads(hs as UrlHeads));
+        } catch {
+          return false;
+        }
+      });
+      docs.push({ relation, heard: this.#heard.has(h.documentId) });
+    }
+    const now = Date.now();
+    const state = syncState({ connected: this.#server !== null, connectedSince: this.#since, now, docs });
+    const patch: Parameters<Store["set"]>[0] = { sync: state };
+    if (state === "synced") {
+      patch.lastSynced = now;
+      if (now - this.#lastStored > 10_000) {
+        this.#lastStored = now;
+        storeLastSynced(now);
+      }
+    }
+    this.#store.set(patch);
+  }
+}
