@@ -19,8 +19,9 @@ export function Chrome({ store, initial }: { store: Store; initial: Settings }) 
     saveSettings(next);
   };
   const online = typeof navigator === "undefined" || navigator.onLine;
-  const label =
-    s.sync === "starting"
+  const label = s.problem
+    ? s.problem
+    : s.sync === "starting"
       ? online
         ? "Connecting…"
         : statusLabel("offline", s.lastSynced, (t) => formatSince(t))

@@ -22,6 +22,8 @@ const header = document.querySelector("header.bar");
 if (header) {
   const slot = document.createElement("div");
   slot.id = "glosa-chrome";
+  // The controls are in English even on an Arabic article's page.
+  slot.lang = "en";
   header.append(slot);
   render(h(Chrome, { store, initial: settings }), slot);
 }

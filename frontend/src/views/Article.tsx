@@ -38,20 +38,20 @@ export function Article({ doc, words, marks, onMark, children }: ArticleProps) {
   const rendered = useMemo(() => renderMarkdown(body, { marks: marks ?? [], ...(onMark ? { onMark } : {}) }), [body, marks, onMark]);
   const source = str(doc.source);
   const sourceName = str(doc.source_name) || source;
-  const byline = [
-    str(doc.author),
-    doc.published ? <time datetime={str(doc.published)}>{str(doc.published)}</time> : "",
-    readingTime(words || countWords(body)),
-  ].filter((x) => x !== "");
+  const byline: [ComponentChildren, string][] = [];
+  if (str(doc.author)) byline.push([str(doc.author), lang]);
+  if (str(doc.published)) byline.push([<time datetime={str(doc.published)}>{str(doc.published)}</time>, "en"]);
+  byline.push([readingTime(words || countWords(body)), "en"]);
   return (
     <article class="article" lang={lang} dir={dir} data-source="doc">
       <header>
         <h1>{str(doc.title)}</h1>
         <p class="meta">
-          {byline.map((x, i) => (
+          {/* Each part isolated, so "7 min read" stays whole inside an RTL article. */}
+          {byline.map(([x, l], i) => (
             <>
               {i > 0 ? " · " : ""}
-              {x}
+              <bdi lang={l}>{x}</bdi>
             </>
           ))}
         </p>

@@ -1,5 +1,5 @@
 /** The library: every listed article, newest first, with what a reader needs to choose. */
-import { formatBytes, languageName, readingTime } from "../format";
+import { formatBytes, languageName, readingTime, textDirection } from "../format";
 import { isSaved, progressLabel, type SavedMap } from "../progress";
 import { useStore, type Store } from "../store";
 import type { LibraryEntry } from "../types";
@@ -42,20 +42,20 @@ export function Library({ entries, saved, notes, store, source }: LibraryProps) 
             const n = notes.get(e.slug);
             return (
               <li key={e.slug} data-slug={e.slug} data-saved={ok ? "true" : "false"}>
-                <h2>
+                <h2 lang={e.lang} dir={textDirection(e.lang)}>
                   <a href={`/articles/${encodeURIComponent(e.slug)}`} hreflang={e.lang}>
-                    <span lang={e.lang}>{e.title}</span>
+                    {e.title}
                   </a>
                 </h2>
                 <p class="meta">
                   {[
-                    e.author,
+                    e.author ? <bdi lang={e.lang}>{e.author}</bdi> : null,
                     languageName(e.lang),
                     e.published ? <time datetime={e.published}>{e.published}</time> : null,
                     readingTime(e.words),
-                    n !== undefined ? (n === 1 ? "1 note" : `${n} notes`) : null,
+                    n ? (n === 1 ? "1 note" : `${n} notes`) : null,
                   ]
-                    .filter((x) => x !== null && x !== "")
+                    .filter((x) => x !== null)
                     .map((x, i) => (
                       <>
                         {i > 0 ? " · " : ""}
@@ -63,7 +63,11 @@ export function Library({ entries, saved, notes, store, source }: LibraryProps) 
                       </>
                     ))}
                 </p>
-                {e.summary && <p lang={e.lang}>{e.summary}</p>}
+                {e.summary && (
+                  <p lang={e.lang} dir={textDirection(e.lang)}>
+                    {e.summary}
+                  </p>
+                )}
                 <p class={ok ? "badge saved" : "badge"}>{ok ? "Saved for offline" : "Not saved yet"}</p>
               </li>
             );

@@ -1,0 +1,230 @@
+// Helpers for the browser tests: the real server binary on a free port with
+// a temporary data dir and a temporary copy of the content, Debian's
+// Chromium driven by playwright-core, and waits on the app's own state
+// (data attributes it exposes), never on the clock.
+import { spawn } from "node:child_process";
+import { cp, mkdtemp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { createRequire } from "node:module";
+import { chromium } from "playwright-core";
+
+const here = dirname(fileURLToPath(import.meta.url));
+export const ROOT = resolve(here, "../..");
+export const BIN = process.env.GLOSA_BIN ?? join(ROOT, "target/debug/glosa");
+export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
+export const SCREENSHOTS = process.env.GLOSA_SCREENSHOTS ?? join(here, "screenshots");
+
+/** Generous: CI is a noisy 2-core machine, and the wasm compiles slowly there. */
+export const LONG = 120_000;
+
+export const PHONE = {
+  viewport: { width: 360, height: 740 },
+  deviceScaleFactor: 2,
+  isMobile: true,
+  hasTouch: true,
+};
+
+export async function freePort() {
+  return new Promise((ok, fail) => {
+    const s = createServer();
+    s.on("error", fail);
+    s.listen(0, "127.0.0.1", () => {
+      const { port } = s.address();
+      s.close(() => ok(port));
+    });
+  });
+}
+
+/** A temp dir with a copy of content/ plus the test fixtures (RTL, Spanish). */
+export async function makeContent({ fixtures = true } = {}) {
+  const dir = await mkdtemp(join(tmpdir(), "glosa-content-"));
+  await cp(join(ROOT, "content"), dir, { recursive: true });
+  if (fixtures) {
+    for (const f of await readdir(join(here, "fixtures"))) {
+      if (f.endsWith(".md")) await cp(join(here, "fixtures", f), join(dir, f));
+    }
+  }
+  return dir;
+}
+
+export async function makeDataDir() {
+  return mkdtemp(join(tmpdir(), "glosa-data-"));
+}
+
+/** Slugs, titles and bodies of the Markdown files in a content dir. */
+export async function readArticles(contentDir) {
+  const out = [];
+  for (const f of (await readdir(contentDir)).sort()) {
+    if (!f.endsWith(".md")) continue;
+    const text = await readFile(join(contentDir, f), "utf8");
+    const m = /^---\n([\s\S]*?)\n---\n?([\s\S]*)$/.exec(text);
+    const front = m ? m[1] : "";
+    const body = m ? m[2] : text;
+    const title = /^title:\s*(.*)$/m.exec(front)?.[1]?.trim() ?? f;
+    const paragraphs = body.split(/\n\s*\n/).map((p) => p.trim()).filter(Boolean);
+    out.push({ slug: f.slice(0, -3), title, body, paragraphs });
+  }
+  return out;
+}
+
+/** Plain words of a Markdown paragraph, for "is this text on the page" checks. */
+export function plain(md) {
+  return md
+    .replace(/^#+\s*|^>\s*|^[-*]\s+/gm, "")
+    .replace(/[*_`]/g, "")
+    .replace(/\[([^\]]*)\]\([^)]*\)/g, "$1")
+    .replace(/\s+/g, " ")
+    .trim();
+}
+
+/**
+ * Starts `glosa serve` and resolves once it prints "listening on". The
+ * returned object stops it gracefully (SIGTERM) or kills it (SIGKILL).
+ */
+export async function startServer({ dataDir, contentDir, port }) {
+  port ??= await freePort();
+  const addr = `127.0.0.1:${port}`;
+  const child = spawn(BIN, ["serve", "--addr", addr, "--data", dataDir, "--content", contentDir], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "info" },
+  });
+  let log = "";
+  const exited = new Promise((ok) => child.on("exit", (code, signal) => ok({ code, signal })));
+  await new Promise((ok, fail) => {
+    const timer = setTimeout(() => fail(new Error(`server did not start within ${LONG} ms:\n${log}`)), LONG);
+    const onData = (d) => {
+      log += d;
+      if (log.includes("listening on http://")) {
+        clearTimeout(timer);
+        ok();
+      }
+    };
+    child.stdout.on("data", onData);
+    child.stderr.on("data", (d) => (log += d));
+    exited.then(({ code, signal }) => {
+      clearTimeout(timer);
+      fail(new Error(`server exited (${code ?? signal}) before listening:\n${log}`));
+    });
+  });
+  const server = {
+    port,
+    url: `http://${addr}`,
+    log: () => log,
+    async stop() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGTERM");
+      const t = setTimeout(() => child.kill("SIGKILL"), 20_000);
+      await exited;
+      clearTimeout(t);
+    },
+    async kill() {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill("SIGKILL");
+      await exited;
+    },
+  };
+  return server;
+}
+
+export async function launch() {
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--no-first-run"],
+  });
+}
+
+export async function phone(browser, options = {}) {
+  const context = await browser.newContext({ ...PHONE, ...options });
+  context.setDefaultTimeout(LONG);
+  context.setDefaultNavigationTimeout(LONG);
+  return context;
+}
+
+/** Collects page errors and console errors, to print when a test fails. */
+export function watch(page) {
+  const events = [];
+  page.on("pageerror", (e) => events.push(`pageerror: ${e.message}`));
+  page.on("console", (m) => {
+    if (m.type() === "error" || m.type() === "warning") events.push(`console.${m.type()}: ${m.text()}`);
+  });
+  return events;
+}
+
+/** The sync status element's state ("starting", "syncing", "synced", "offline", "pending"). */
+export async function waitForSyncState(page, states, timeout = LONG) {
+  const want = Array.isArray(states) ? states : [states];
+  await page.waitForFunction(
+    (want) => want.includes(document.getElementById("sync-status")?.dataset.syncState ?? ""),
+    want,
+    { timeout, polling: 100 },
+  );
+}
+
+/** Waits until the app reports the whole library saved to IndexedDB. */
+export async function waitForLibrarySaved(page, expected, timeout = LONG) {
+  await page.waitForFunction(
+    (expected) => {
+      const s = document.getElementById("sync-status")?.dataset;
+      return !!s && s.total === String(expected) && s.saved === s.total;
+    },
+    expected,
+    { timeout, polling: 100 },
+  );
+}
+
+/** Waits until the service worker is active and controls the page (precache done). */
+export async function waitForServiceWorker(page, timeout = LONG) {
+  await page.evaluate(() => navigator.serviceWorker.ready.then(() => undefined));
+  await page.waitForFunction(() => navigator.serviceWorker.controller !== null, null, { timeout, polling: 100 });
+}
+
+/** Waits until the library view is rendered from the automerge library doc. */
+export async function waitForLibraryFromDoc(page, timeout = LONG) {
+  await page.waitForSelector('.library[data-source="doc"]', { timeout });
+}
+
+/** Waits until the article on the page is rendered from its automerge doc. */
+export async function waitForArticleFromDoc(page, timeout = LONG) {
+  await page.waitForSelector('article.article[data-source="doc"]', { timeout });
+}
+
+/** Waits until the visible text of `selector` contains `text`. */
+export async function waitForText(page, selector, text, timeout = LONG) {
+  await page.waitForFunction(
+    ({ selector, text }) => {
+      const el = document.querySelector(selector);
+      return !!el && el.textContent.replace(/\s+/g, " ").includes(text);
+    },
+    { selector, text },
+    { timeout, polling: 200 },
+  );
+}
+
+const require = createRequire(import.meta.url);
+
+/** Runs axe-core in the page; returns violations of serious or critical impact. */
+export async function axe(page) {
+  await page.addScriptTag({ path: require.resolve("axe-core/axe.min.js") });
+  const result = await page.evaluate(() =>
+    // @ts-ignore injected
+    window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "best-practice"] } }),
+  );
+  return result.violations
+    .filter((v) => v.impact === "serious" || v.impact === "critical")
+    .map((v) => `${v.id} (${v.impact}): ${v.help} — ${v.nodes.map((n) => n.target.join(" ")).join(", ")}`);
+}
+
+export async function screenshot(page, name) {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`) });
+}
+
+export async function cleanup(...dirs) {
+  for (const d of dirs) if (d) await rm(d, { recursive: true, force: true });
+}
+
+export { writeFile, readFile, join };
