@@ -5,6 +5,9 @@ import { VitePWA } from "vite-plugin-pwa";
 // The entry the server looks up in dist/.vite/manifest.json (team contract).
 const ENTRY = "src/main.ts";
 
+/** Same as the snippet in src/web/page.html: applies reader settings before first paint. */
+const SETTINGS_SNIPPET = `<script>try{var d=document.documentElement,t=localStorage.getItem("glosa.theme"),n=localStorage.getItem("glosa.size"),z=[.875,1,1.125,1.25,1.375,1.5,1.75,2][n===null?-1:+n];if(t==="light"||t==="dark"||t==="sepia")d.dataset.theme=t;if(z)d.style.setProperty("--text-scale",z)}catch(e){}</script>`;
+
 /**
  * Emits `shell.html`: the page the service worker answers with for a
  * navigation it has never seen while offline. It links the same hashed entry
@@ -32,6 +35,7 @@ function appShell(): Plugin {
 <link rel="manifest" href="/manifest.webmanifest">
 <link rel="icon" href="/icon.svg" type="image/svg+xml">
 <title>Glosa</title>
+${SETTINGS_SNIPPET}
 ${links}
 <script type="module" src="/${entry.fileName}"></script>
 </head>
