@@ -1,0 +1,287 @@
+//! Turns `content/` into documents: one article document and one notes
+//! document per file, and the library document that lists them.
+//!
+//! The library document is the index: it maps each slug to its article and
+//! notes URLs, so ids are stable across restarts. Its own URL is kept in
+//! `<data>/library-url`. Applying a file that did not change commits
+//! nothing, so a restart leaves every document's heads as they were.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+use automerge::Automerge;
+use samod::{AutomergeUrl, DocHandle, DocumentId, Repo};
+
+use crate::content::{self, ContentError, SourceArticle};
+use crate::schema::{SchemaError, article, library, notes};
+use crate::store;
+
+const LIBRARY_URL_FILE: &str = "library-url";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ImportError {
+    #[error("reading the content folder {path}: {source}")]
+    ContentDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error(
+        "the library document {0} is missing from the data dir; restore it from a backup (glosa restore) or move the data dir aside to start a new library"
+    )]
+    LibraryMissing(String),
+    #[error("{path} does not hold a valid document URL: {reason}")]
+    BadLibraryUrl { path: PathBuf, reason: String },
+    #[error("the document store stopped")]
+    Stopped,
+    #[error("document {url} ({what}) is not in the store")]
+    DocumentMissing { url: String, what: String },
+    #[error("{what}: {source}")]
+    Schema { what: String, source: SchemaError },
+    #[error(transparent)]
+    Store(#[from] store::StoreError),
+    #[error("reading {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+impl From<samod::Stopped> for ImportError {
+    fn from(_: samod::Stopped) -> Self {
+        ImportError::Stopped
+    }
+}
+
+/// What the server knows about its documents after an import: which
+/// documents exist and what kind each one is. The sync policy and the web
+/// pages read it; only an import replaces it.
+#[derive(Debug, Default)]
+pub struct Catalog {
+    pub library_url: String,
+    pub library_id: Option<DocumentId>,
+    /// Every article ever imported, withdrawn ones included, by slug.
+    pub entries: BTreeMap<String, library::Entry>,
+    /// Documents clients may read but never change: the library and articles.
+    pub read_only: HashSet<DocumentId>,
+    /// Documents clients may change: the notes.
+    pub writable: HashSet<DocumentId>,
+}
+
+impl Catalog {
+    /// Articles to list, newest first; withdrawn ones left out.
+    pub fn listed(&self) -> Vec<&library::Entry> {
+        let mut v: Vec<_> = self.entries.values().filter(|e| !e.withdrawn).collect();
+        v.sort_by(|a, b| {
+            b.published
+                .cmp(&a.published)
+                .then_with(|| a.title.cmp(&b.title))
+        });
+        v
+    }
+
+    pub fn entry(&self, slug: &str) -> Option<&library::Entry> {
+        self.entries.get(slug)
+    }
+}
+
+/// The outcome of one import, for the start-up report.
+#[derive(Debug)]
+pub struct Report {
+    pub catalog: Catalog,
+    pub errors: Vec<ContentError>,
+    pub created: usize,
+    pub updated: usize,
+    pub withdrawn: usize,
+}
+
+/// Brings the documents in line with the files in `content_dir`.
+pub async fn run(repo: &Repo, data_dir: &Path, content_dir: &Path) -> Result<Report, ImportError> {
+    let loaded = content::read_dir(content_dir).map_err(|source| ImportError::ContentDir {
+        path: content_dir.to_path_buf(),
+        source,
+    })?;
+    let library = open_library(repo, data_dir).await?;
+
+    let existing = library
+        .with_document(|doc| library::entries(doc))
+        .map_err(|source| ImportError::Schema {
+            what: "reading the library document".into(),
+            source,
+        })?;
+    let mut previous: BTreeMap<String, library::Entry> =
+        existing.into_iter().map(|e| (e.slug.clone(), e)).collect();
+
+    let mut report = Report {
+        catalog: Catalog {
+            library_url: library.url().to_string(),
+            library_id: Some(library.document_id().clone()),
+            ..Catalog::default()
+        },
+        errors: loaded.errors,
+        created: 0,
+        updated: 0,
+        withdrawn: 0,
+    };
+
+    // Files whose front matter is broken keep their article as it was:
+    // a typo in one file must not withdraw it from every phone.
+    let broken: HashSet<String> = report
+        .errors
+        .iter()
+        .filter_map(|e| slug_of(&e.path))
+        .collect();
+
+    for src in &loaded.articles {
+        let entry = match previous.remove(&src.slug) {
+            Some(old) => {
+                let changed = update_article(repo, &old, src).await?;
+                if changed {
+                    report.updated += 1;
+                }
+                entry_for(src, old.url, old.notes)
+            }
+            None => {
+                let (url, notes_url) = create_article(repo, src).await?;
+                report.created += 1;
+                entry_for(src, url, notes_url)
+            }
+        };
+        upsert(&library, &entry)?;
+        report.catalog.entries.insert(entry.slug.clone(), entry);
+    }
+
+    for (slug, mut old) in previous {
+        if !broken.contains(&slug) && !old.withdrawn {
+            withdraw(repo, &old).await?;
+            old.withdrawn = true;
+            upsert(&library, &old)?;
+            report.withdrawn += 1;
+        }
+        report.catalog.entries.insert(slug, old);
+    }
+
+    let catalog = &mut report.catalog;
+    catalog.read_only.insert(library.document_id().clone());
+    for e in catalog.entries.values() {
+        if let Some(id) = doc_id(&e.url) {
+            catalog.read_only.insert(id);
+        }
+        if let Some(id) = doc_id(&e.notes) {
+            catalog.writable.insert(id);
+        }
+    }
+    Ok(report)
+}
+
+fn slug_of(path: &Path) -> Option<String> {
+    path.file_stem()
+        .and_then(|s| s.to_str())
+        .map(|s| s.to_string())
+}
+
+fn entry_for(src: &SourceArticle, url: String, notes: String) -> library::Entry {
+    library::Entry {
+        slug: src.slug.clone(),
+        title: src.meta.title.clone(),
+        author: src.meta.author.clone(),
+        lang: src.meta.lang.clone(),
+        published: src.meta.published.clone(),
+        summary: src.meta.summary.clone(),
+        words: crate::render::word_count(&src.body) as u64,
+        url,
+        notes,
+        withdrawn: false,
+    }
+}
+
+fn upsert(library: &DocHandle, entry: &library::Entry) -> Result<bool, ImportError> {
+    library
+        .with_document(|doc| library::upsert(doc, entry))
+        .map_err(|source| ImportError::Schema {
+            what: format!("listing {} in the library", entry.slug),
+            source,
+        })
+}
+
+/// Parses an `automerge:` URL into a document id.
+pub fn doc_id(url: &str) -> Option<DocumentId> {
+    AutomergeUrl::from_str(url)
+        .ok()
+        .map(|u| u.document_id().clone())
+}
+
+async fn open_library(repo: &Repo, data_dir: &Path) -> Result<DocHandle, ImportError> {
+    let path = data_dir.join(LIBRARY_URL_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(text) => {
+            let url = text.trim();
+            let id = doc_id(url).ok_or_else(|| ImportError::BadLibraryUrl {
+                path: path.clone(),
+                reason: format!("{url:?} is not an automerge: URL"),
+            })?;
+            repo.find(id)
+                .await?
+                .ok_or_else(|| ImportError::LibraryMissing(url.to_string()))
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            let mut doc = Automerge::new();
+            library::init(&mut doc).map_err(|source| ImportError::Schema {
+                what: "creating the library document".into(),
+                source,
+            })?;
+            let handle = repo.create(doc).await?;
+            store::write_atomic(&path, format!("{}\n", handle.url()).as_bytes())?;
+            Ok(handle)
+        }
+        Err(source) => Err(ImportError::Io { path, source }),
+    }
+}
+
+async fn find(repo: &Repo, url: &str, what: &str) -> Result<DocHandle, ImportError> {
+    let missing = || ImportError::DocumentMissing {
+        url: url.to_string(),
+        what: what.to_string(),
+    };
+    let id = doc_id(url).ok_or_else(missing)?;
+    repo.find(id).await?.ok_or_else(missing)
+}
+
+async fn create_article(repo: &Repo, src: &SourceArticle) -> Result<(String, String), ImportError> {
+    let schema_err = |what: &str| {
+        let what = format!("{what} for {}", src.slug);
+        move |source| ImportError::Schema { what, source }
+    };
+    let mut doc = Automerge::new();
+    article::apply(&mut doc, src).map_err(schema_err("writing the article"))?;
+    let mut notes_doc = Automerge::new();
+    notes::init(&mut notes_doc, &src.slug).map_err(schema_err("creating the notes"))?;
+    let article = repo.create(doc).await?;
+    let notes = repo.create(notes_doc).await?;
+    Ok((article.url().to_string(), notes.url().to_string()))
+}
+
+async fn update_article(
+    repo: &Repo,
+    old: &library::Entry,
+    src: &SourceArticle,
+) -> Result<bool, ImportError> {
+    let handle = find(repo, &old.url, &format!("article {}", old.slug)).await?;
+    handle
+        .with_document(|doc| article::apply(doc, src))
+        .map_err(|source| ImportError::Schema {
+            what: format!("updating the article {}", src.slug),
+            source,
+        })
+}
+
+async fn withdraw(repo: &Repo, old: &library::Entry) -> Result<(), ImportError> {
+    let handle = find(repo, &old.url, &format!("article {}", old.slug)).await?;
+    handle
+        .with_document(|doc| article::set_withdrawn(doc, true))
+        .map_err(|source| ImportError::Schema {
+            what: format!("withdrawing {}", old.slug),
+            source,
+        })?;
+    Ok(())
+}

@@ -1,0 +1,13 @@
+//! Glosa: a community's articles and shared notes, served as Automerge documents.
+//!
+//! See ARCHITECTURE.md for the map of modules and how data flows.
+
+pub mod cli;
+pub mod content;
+pub mod import;
+pub mod render;
+pub mod schema;
+pub mod server;
+pub mod store;
+pub mod sync;
+pub mod web;

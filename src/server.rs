@@ -1,0 +1,139 @@
+//! `glosa serve`: open the store, import the content, serve HTTP and sync
+//! until SIGTERM or Ctrl-C, then stop accepting, flush and exit.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use samod::{PeerId, Repo};
+use tokio::net::TcpListener;
+
+use crate::import::{self, Catalog, ImportError};
+use crate::store::{Store, StoreError};
+use crate::sync::Policy;
+use crate::web::{self, AppState, Inner, assets};
+
+pub struct Config {
+    pub addr: SocketAddr,
+    pub data: PathBuf,
+    pub content: PathBuf,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("importing the content: {0}")]
+    Import(#[from] ImportError),
+    #[error("listening on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("serving HTTP: {0}")]
+    Serve(std::io::Error),
+    #[error("the sync engine stopped before it started")]
+    Stopped,
+}
+
+pub async fn run(config: Config) -> Result<(), ServerError> {
+    let store = Store::open(&config.data)?;
+
+    let catalog: Arc<RwLock<Arc<Catalog>>> = Arc::default();
+    let repo = Repo::build_tokio()
+        .with_storage(store.clone())
+        .with_peer_id(PeerId::from("glosa-server"))
+        .with_share_policy(Policy::new(catalog.clone(), store.clone()))
+        .load()
+        .await;
+
+    let report = import::run(&repo, &config.data, &config.content).await?;
+    for err in &report.errors {
+        tracing::error!("{err}");
+        eprintln!("content error: {err}");
+    }
+    let listed = report.catalog.listed().len();
+    tracing::info!(
+        articles = listed,
+        created = report.created,
+        updated = report.updated,
+        withdrawn = report.withdrawn,
+        errors = report.errors.len(),
+        "content imported"
+    );
+    if let Ok(mut slot) = catalog.write() {
+        *slot = Arc::new(report.catalog);
+    }
+
+    let acceptor = repo
+        .make_acceptor(url_for(config.addr))
+        .map_err(|_| ServerError::Stopped)?;
+    let state = AppState::new(Inner {
+        repo: repo.clone(),
+        acceptor,
+        catalog: catalog.clone(),
+        store: store.clone(),
+        assets: assets::Entry::load(),
+    });
+
+    let listener = TcpListener::bind(config.addr)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: config.addr,
+            source,
+        })?;
+    let addr = listener.local_addr().map_err(ServerError::Serve)?;
+    println!(
+        "Glosa is serving {listed} articles ({} content errors)",
+        report.errors.len()
+    );
+    println!("  library:  http://{addr}/");
+    println!("  sync:     ws://{addr}/sync");
+    println!("  health:   http://{addr}/healthz");
+    println!("listening on http://{addr}");
+
+    let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .map_err(ServerError::Serve)?;
+
+    tracing::info!("stopping: flushing documents to disk");
+    repo.stop().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn url_for(addr: SocketAddr) -> url::Url {
+    // samod names listeners by URL; any well-formed one will do.
+    url::Url::parse(&format!("ws://{addr}/sync"))
+        .unwrap_or_else(|_| url::Url::parse("ws://localhost/sync").expect("a constant URL parses"))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown requested");
+}

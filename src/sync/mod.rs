@@ -1,0 +1,9 @@
+//! The `/sync` WebSocket: the automerge-repo protocol through samod, with
+//! what samod leaves to us — who may read or write what (`policy`), and a
+//! socket that pings, enforces limits and notices dead phones (`socket`).
+
+pub mod limits;
+pub mod policy;
+pub mod socket;
+
+pub use policy::Policy;

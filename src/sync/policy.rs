@@ -1,0 +1,113 @@
+//! Who may read or write which document.
+//!
+//! - The library and the articles are read-only for every client: samod
+//!   keeps sending them our changes and drops theirs.
+//! - Notes documents are writable — until the store cannot write, then
+//!   read-only until it can again, so no change is accepted that cannot be
+//!   stored. The client keeps its change and sends it again later.
+//! - Any other document id is denied: clients cannot park data here.
+//!
+//! The server never announces a document a client did not ask for.
+
+use std::sync::{Arc, RwLock};
+
+use futures::{Stream, StreamExt};
+use samod::{DocumentId, PeerId, ShareConfig};
+
+use crate::import::Catalog;
+use crate::store::Store;
+
+#[derive(Clone)]
+pub struct Policy {
+    catalog: Arc<RwLock<Arc<Catalog>>>,
+    store: Store,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Denied,
+    ReadOnly,
+    ReadWrite,
+}
+
+impl Policy {
+    pub fn new(catalog: Arc<RwLock<Arc<Catalog>>>, store: Store) -> Self {
+        Policy { catalog, store }
+    }
+
+    /// The access a client has to `doc` when the store is (or is not) writable.
+    pub fn access(&self, doc: &DocumentId, store_writable: bool) -> Access {
+        let catalog = match self.catalog.read() {
+            Ok(c) => Arc::clone(&c),
+            // A poisoned lock means a panic elsewhere; deny rather than guess.
+            Err(_) => return Access::Denied,
+        };
+        access(&catalog, doc, store_writable)
+    }
+}
+
+/// The rule itself, apart from where the catalog and the store's state come from.
+pub fn access(catalog: &Catalog, doc: &DocumentId, store_writable: bool) -> Access {
+    if catalog.writable.contains(doc) {
+        if store_writable {
+            Access::ReadWrite
+        } else {
+            Access::ReadOnly
+        }
+    } else if catalog.read_only.contains(doc) {
+        Access::ReadOnly
+    } else {
+        Access::Denied
+    }
+}
+
+fn config(access: Access) -> ShareConfig {
+    let config = match access {
+        Access::Denied => ShareConfig::none(),
+        Access::ReadOnly => ShareConfig::read_only(),
+        Access::ReadWrite => ShareConfig::read_write(),
+    };
+    config.with_announce(false)
+}
+
+impl samod::SharePolicy for Policy {
+    fn share(
+        &self,
+        doc: DocumentId,
+        _peer: PeerId,
+    ) -> impl Stream<Item = ShareConfig> + Send + 'static {
+        // One decision now, and a new one whenever the store's writability
+        // changes; samod ignores repeats.
+        let policy = self.clone();
+        self.store
+            .writable_updates()
+            .map(move |writable| config(policy.access(&doc, writable)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(n: u8) -> DocumentId {
+        DocumentId::try_from(vec![n; 16]).expect("16 bytes make an id")
+    }
+
+    #[test]
+    fn articles_are_read_only_notes_writable_others_denied() {
+        let mut c = Catalog::default();
+        c.read_only.insert(id(1));
+        c.writable.insert(id(2));
+        assert_eq!(access(&c, &id(1), true), Access::ReadOnly);
+        assert_eq!(access(&c, &id(2), true), Access::ReadWrite);
+        assert_eq!(access(&c, &id(3), true), Access::Denied);
+    }
+
+    #[test]
+    fn notes_turn_read_only_while_the_store_cannot_write() {
+        let mut c = Catalog::default();
+        c.writable.insert(id(2));
+        assert_eq!(access(&c, &id(2), false), Access::ReadOnly);
+        assert_eq!(config(Access::ReadOnly).announce, false);
+    }
+}

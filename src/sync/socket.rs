@@ -1,0 +1,128 @@
+//! One phone's WebSocket, between axum and samod.
+//!
+//! samod's own axum adapter sends no pings, so a phone that vanished (a bus
+//! through a tunnel) would hold its socket and its share of memory forever.
+//! Here a pump task owns the socket: it pings every [`PING_EVERY`], closes
+//! a connection that has been silent for [`DEAD_AFTER`], and closes, with
+//! a logged reason, on anything the protocol does not allow (text frames,
+//! frames over the size limit). samod sees only the binary messages.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, WebSocket};
+use futures::channel::mpsc;
+use futures::{SinkExt, StreamExt};
+use tokio::time::{Instant, MissedTickBehavior, interval_at};
+
+use super::limits::{self, Limits};
+
+/// The largest message a client may send: a whole notes document (the
+/// server refuses notes documents above 4 MiB) with room to spare.
+pub const MAX_MESSAGE_BYTES: usize = 8 * 1024 * 1024;
+pub const PING_EVERY: Duration = Duration::from_secs(15);
+/// Two missed pings and a bit: a dead phone is closed well within a minute.
+pub const DEAD_AFTER: Duration = Duration::from_secs(40);
+/// Messages read from the socket and not yet taken by samod. Small, so a
+/// client that floods us is slowed down by TCP backpressure, not buffered.
+const INBOUND_QUEUE: usize = 16;
+
+/// Why a connection ended, for the log.
+#[derive(Debug, thiserror::Error)]
+pub enum SocketError {
+    #[error("the client sent a text frame; the protocol is binary CBOR")]
+    TextFrame,
+    #[error("no frame from the client for {0:?}; assuming it is gone")]
+    Dead(Duration),
+    #[error("websocket error: {0}")]
+    Ws(#[from] axum::Error),
+    #[error(transparent)]
+    Limit(#[from] limits::Violation),
+}
+
+/// Wraps `socket` as a samod transport and starts the pump that drives it.
+pub fn transport(socket: WebSocket, peer: SocketAddr) -> samod::Transport {
+    let (to_samod, from_socket) = mpsc::channel::<Vec<u8>>(INBOUND_QUEUE);
+    let (to_socket, from_samod) = mpsc::unbounded::<Vec<u8>>();
+    tokio::spawn(pump(socket, peer, to_samod, from_samod));
+    samod::Transport::new(from_socket.map(Ok::<_, SocketError>), to_socket)
+}
+
+async fn pump(
+    socket: WebSocket,
+    peer: SocketAddr,
+    mut to_samod: mpsc::Sender<Vec<u8>>,
+    mut from_samod: mpsc::UnboundedReceiver<Vec<u8>>,
+) {
+    let (mut tx, mut rx) = socket.split();
+    let mut ping = interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut last_heard = Instant::now();
+    let mut limits = Limits::new(std::time::Instant::now());
+
+    let outcome: Result<(), SocketError> = loop {
+        tokio::select! {
+            frame = rx.next() => {
+                last_heard = Instant::now();
+                match frame {
+                    None => break Ok(()),
+                    Some(Err(e)) => break Err(SocketError::Ws(e)),
+                    Some(Ok(Message::Binary(bytes))) => {
+                        if let Err(v) = limits.check(&bytes, std::time::Instant::now()) {
+                            break Err(v.into());
+                        }
+                        // samod stopped listening: the connection is over.
+                        if to_samod.send(bytes.to_vec()).await.is_err() {
+                            break Ok(());
+                        }
+                    }
+                    Some(Ok(Message::Text(_))) => break Err(SocketError::TextFrame),
+                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                    Some(Ok(Message::Close(_))) => break Ok(()),
+                }
+            }
+            out = from_samod.next() => match out {
+                Some(bytes) => {
+                    if let Err(e) = tx.send(Message::Binary(bytes.into())).await {
+                        break Err(SocketError::Ws(e));
+                    }
+                }
+                // samod closed the connection (protocol error, shutdown).
+                None => break Ok(()),
+            },
+            _ = ping.tick() => {
+                if last_heard.elapsed() >= DEAD_AFTER {
+                    break Err(SocketError::Dead(last_heard.elapsed()));
+                }
+                if let Err(e) = tx.send(Message::Ping(Default::default())).await {
+                    break Err(SocketError::Ws(e));
+                }
+            }
+        }
+    };
+
+    match &outcome {
+        Ok(()) => tracing::debug!(%peer, "sync connection closed"),
+        Err(SocketError::Ws(e)) => tracing::info!(%peer, error = %e, "sync connection ended"),
+        Err(e) => tracing::warn!(%peer, reason = %e, "closing sync connection"),
+    }
+    let code = match &outcome {
+        Err(SocketError::TextFrame) => 1003,
+        Err(SocketError::Dead(_)) => 1001,
+        Err(SocketError::Limit(v)) => v.close_code(),
+        _ => 1000,
+    };
+    let reason = match &outcome {
+        Ok(()) => String::new(),
+        Err(e) => limits::close_reason(&e.to_string()),
+    };
+    // Tell samod the stream ended, then say goodbye if the socket still works.
+    drop(to_samod);
+    let _ = tx
+        .send(Message::Close(Some(CloseFrame {
+            code,
+            reason: reason.into(),
+        })))
+        .await;
+    let _ = tx.close().await;
+}

@@ -1,0 +1,151 @@
+//! The prebuilt frontend (`frontend/dist`), embedded in the binary.
+//!
+//! Hashed files under `/assets/` never change, so they are cached for a
+//! year. The build writes `.br` and `.gz` siblings next to every file; we
+//! send the smallest one the client accepts instead of compressing on
+//! every request (the automerge wasm is 3.6 MB raw, 0.8 MB as brotli).
+
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use rust_embed::RustEmbed;
+use serde::Deserialize;
+
+#[derive(RustEmbed)]
+#[folder = "frontend/dist/"]
+#[allow_missing = true]
+struct Dist;
+
+/// The tags that load the app's entry module and its stylesheet, from the
+/// Vite manifest. Empty when the frontend was not built: the pages still
+/// work, without the app.
+#[derive(Debug, Default, Clone)]
+pub struct Entry {
+    pub tags: String,
+}
+
+#[derive(Deserialize)]
+struct ManifestChunk {
+    file: String,
+    #[serde(default)]
+    css: Vec<String>,
+}
+
+const ENTRY: &str = "src/main.ts";
+
+impl Entry {
+    pub fn load() -> Entry {
+        let Some(file) = Dist::get(".vite/manifest.json") else {
+            tracing::warn!("the frontend build is missing; pages are served without the app");
+            return Entry::default();
+        };
+        let manifest: std::collections::HashMap<String, ManifestChunk> =
+            match serde_json::from_slice(&file.data) {
+                Ok(m) => m,
+                Err(e) => {
+                    tracing::error!(error = %e, "the frontend manifest is unreadable");
+                    return Entry::default();
+                }
+            };
+        let Some(chunk) = manifest.get(ENTRY) else {
+            tracing::error!("the frontend manifest has no entry {ENTRY}");
+            return Entry::default();
+        };
+        let mut tags = String::new();
+        for css in &chunk.css {
+            tags.push_str(&format!("<link rel=\"stylesheet\" href=\"/{css}\">\n"));
+        }
+        tags.push_str(&format!(
+            "<script type=\"module\" src=\"/{}\"></script>",
+            chunk.file
+        ));
+        Entry { tags }
+    }
+}
+
+pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
+    let path = uri.path().trim_start_matches('/');
+    // Embedded files are looked up by name, never on disk, but a request
+    // for `../x` or `.vite/…` is refused outright rather than trusted to that.
+    if path.is_empty()
+        || path
+            .split('/')
+            .any(|seg| seg.is_empty() || seg.starts_with('.'))
+        || path.contains('\\')
+        || path.ends_with(".br")
+        || path.ends_with(".gz")
+    {
+        return not_found();
+    }
+    let Some(file) = Dist::get(path) else {
+        return not_found();
+    };
+    let accepts = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let (body, encoding) = if accepts_encoding(accepts, "br")
+        && let Some(br) = Dist::get(&format!("{path}.br"))
+    {
+        (br.data, Some("br"))
+    } else if accepts_encoding(accepts, "gzip")
+        && let Some(gz) = Dist::get(&format!("{path}.gz"))
+    {
+        (gz.data, Some("gzip"))
+    } else {
+        (file.data, None)
+    };
+    let cache = if path.starts_with("assets/") {
+        "public, max-age=31536000, immutable"
+    } else {
+        "no-cache"
+    };
+    let mut response = (StatusCode::OK, body.into_owned()).into_response();
+    let h = response.headers_mut();
+    if let Ok(v) = HeaderValue::from_str(file.metadata.mimetype()) {
+        h.insert(header::CONTENT_TYPE, v);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(cache));
+    h.insert(header::VARY, HeaderValue::from_static("Accept-Encoding"));
+    if let Some(enc) = encoding {
+        h.insert(header::CONTENT_ENCODING, HeaderValue::from_static(enc));
+    }
+    response
+}
+
+/// Whether an `Accept-Encoding` value allows `coding` (with q > 0).
+fn accepts_encoding(header: &str, coding: &str) -> bool {
+    header.split(',').any(|part| {
+        let mut it = part.split(';');
+        let name = it.next().unwrap_or("").trim();
+        let q_zero = it.any(|p| {
+            let p = p.trim();
+            p.strip_prefix("q=")
+                .and_then(|q| q.parse::<f32>().ok())
+                .is_some_and(|q| q <= 0.0)
+        });
+        name.eq_ignore_ascii_case(coding) && !q_zero
+    })
+}
+
+fn not_found() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        "Not found\n",
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::accepts_encoding;
+
+    #[test]
+    fn reads_accept_encoding() {
+        assert!(accepts_encoding("gzip, deflate, br", "br"));
+        assert!(accepts_encoding("br;q=1.0, gzip;q=0.5", "gzip"));
+        assert!(!accepts_encoding("gzip, br;q=0", "br"));
+        assert!(!accepts_encoding("", "gzip"));
+        assert!(!accepts_encoding("brotli", "br"));
+    }
+}

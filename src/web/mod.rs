@@ -1,0 +1,108 @@
+//! HTTP: the routes, read like the requests they serve.
+//!
+//! | route | handler |
+//! |---|---|
+//! | `GET /` | [`pages::library`] — the article list, readable with no JavaScript |
+//! | `GET /articles/{slug}` | [`pages::article`] — the article rendered on the server |
+//! | `GET /api/library` | [`api::library`] — the library as JSON |
+//! | `GET /healthz` | [`api::health`] — 200 when serving, 503 when storage fails |
+//! | `GET /sync` | [`sync_socket`] — the automerge-repo WebSocket |
+//! | anything else | [`assets::serve`] — the embedded frontend build |
+
+pub mod api;
+pub mod assets;
+pub mod html;
+pub mod pages;
+
+use std::net::SocketAddr;
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
+use axum::response::Response;
+use axum::routing::get;
+use samod::{AcceptorHandle, Repo};
+use tower_http::compression::CompressionLayer;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+use tower_http::trace::TraceLayer;
+
+use crate::import::Catalog;
+use crate::store::Store;
+use crate::sync::socket;
+
+/// Everything a handler may read. Handlers hold no state of their own.
+#[derive(Clone)]
+pub struct AppState(Arc<Inner>);
+
+pub struct Inner {
+    pub repo: Repo,
+    pub acceptor: AcceptorHandle,
+    pub catalog: Arc<RwLock<Arc<Catalog>>>,
+    pub store: Store,
+    pub assets: assets::Entry,
+}
+
+impl AppState {
+    pub fn new(inner: Inner) -> Self {
+        AppState(Arc::new(inner))
+    }
+
+    /// The catalog as of the last import.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        match self.0.catalog.read() {
+            Ok(c) => Arc::clone(&c),
+            Err(poisoned) => Arc::clone(&poisoned.into_inner()),
+        }
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = Inner;
+    fn deref(&self) -> &Inner {
+        &self.0
+    }
+}
+
+/// No HTTP request needs a body; the sync protocol runs on the WebSocket.
+const MAX_BODY_BYTES: usize = 64 * 1024;
+/// A slow phone on 3G still gets a page in this time; a client that sends
+/// headers one byte a minute does not hold a task forever.
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
+
+pub fn router(state: AppState) -> Router {
+    let http = Router::new()
+        .route("/", get(pages::library))
+        .route("/articles/{slug}", get(pages::article))
+        .route("/api/library", get(api::library))
+        .route("/healthz", get(api::health))
+        .fallback(assets::serve)
+        .layer(CompressionLayer::new())
+        .layer(TimeoutLayer::with_status_code(
+            axum::http::StatusCode::REQUEST_TIMEOUT,
+            REQUEST_TIMEOUT,
+        ));
+    Router::new()
+        // The socket lives for hours: it gets no request timeout.
+        .route("/sync", get(sync_socket))
+        .merge(http)
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+async fn sync_socket(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    ws.max_message_size(socket::MAX_MESSAGE_BYTES)
+        .max_frame_size(socket::MAX_MESSAGE_BYTES)
+        .on_upgrade(move |ws| async move {
+            let transport = socket::transport(ws, peer);
+            if state.acceptor.accept(transport).is_err() {
+                tracing::debug!(%peer, "sync connection refused: shutting down");
+            }
+        })
+}

@@ -1,0 +1,223 @@
+//! The HTTP side of the real server: pages readable without JavaScript,
+//! the JSON API, health, compression, limits and hostile paths.
+
+mod common;
+
+use common::{Server, client};
+
+const SEED: &str = "ayotzinapa-and-palestine";
+
+#[tokio::test]
+async fn health_answers_once_serving() {
+    let s = Server::start();
+    let r = client().get(s.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let body: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(body["status"], "ok");
+    assert_eq!(body["articles"], 1);
+    assert!(
+        s.output().contains("listening on http://"),
+        "prints its URL"
+    );
+}
+
+#[tokio::test]
+async fn library_page_lists_articles_as_links() {
+    let s = Server::start();
+    let r = client().get(s.url("/")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    let html = r.text().await.unwrap();
+    assert!(
+        html.contains(&format!("href=\"/articles/{SEED}\"")),
+        "{html}"
+    );
+    assert!(html.contains("Ayotzinapa and Palestine bleed on the same map"));
+}
+
+#[tokio::test]
+async fn article_page_is_complete_without_javascript() {
+    let s = Server::start();
+    let r = client()
+        .get(s.url(&format!("/articles/{SEED}")))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("<html lang=\"en\" dir=\"ltr\">"), "{html}");
+    assert!(html.contains("<h1>Ayotzinapa and Palestine bleed on the same map</h1>"));
+    assert!(html.contains("Translated by Scott Campbell"));
+    assert!(html.contains("It’s Going Down"));
+    // The last paragraph of the body made it through the Markdown renderer.
+    assert!(html.contains("Because Palestine will be free"));
+    assert!(html.contains("<style>"), "inline CSS");
+    assert!(html.contains("id=\"glosa-data\""));
+}
+
+#[tokio::test]
+async fn unknown_slug_gets_a_404_page() {
+    let s = Server::start();
+    let r = client()
+        .get(s.url("/articles/no-such-thing"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Not found") && html.contains("href=\"/\""));
+}
+
+#[tokio::test]
+async fn api_library_lists_urls() {
+    let s = Server::start();
+    let r = client().get(s.url("/api/library")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert!(v["library"].as_str().unwrap().starts_with("automerge:"));
+    let a = &v["articles"][0];
+    assert_eq!(a["slug"], SEED);
+    assert_eq!(a["lang"], "en");
+    assert_eq!(a["published"], "2025-09-26");
+    assert!(a["url"].as_str().unwrap().starts_with("automerge:"));
+    assert!(a["notes"].as_str().unwrap().starts_with("automerge:"));
+    assert_ne!(a["url"], a["notes"]);
+    assert!(a["words"].as_u64().unwrap() > 1000);
+}
+
+#[tokio::test]
+async fn pages_are_compressed() {
+    let s = Server::start();
+    for enc in ["br", "gzip"] {
+        let r = client()
+            .get(s.url(&format!("/articles/{SEED}")))
+            .header("accept-encoding", enc)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        assert_eq!(r.headers()["content-encoding"], enc);
+    }
+}
+
+#[tokio::test]
+async fn hostile_paths_find_nothing() {
+    let s = Server::start();
+    for path in [
+        "/..%2f..%2fetc/passwd",
+        "/assets/..%2f..%2fCargo.toml",
+        "/%2e%2e/%2e%2e/etc/passwd",
+        "/.vite/manifest.json",
+        "/assets/%2e%2e%2fsrc/main.rs",
+        "/articles/..%2f..%2fetc%2fpasswd",
+    ] {
+        let r = client().get(s.url(path)).send().await.unwrap();
+        assert_eq!(r.status(), 404, "{path}");
+        let body = r.text().await.unwrap();
+        assert!(!body.contains("root:"), "{path} leaked a file");
+    }
+}
+
+#[tokio::test]
+async fn oversized_bodies_are_refused() {
+    let s = Server::start();
+    let r = client()
+        .post(s.url("/api/library"))
+        .body(vec![b'x'; 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
+    // …and the server goes on serving.
+    let r = client().get(s.url("/healthz")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+}
+
+#[tokio::test]
+async fn sigterm_shuts_down_cleanly() {
+    let mut s = Server::start();
+    let status = s.terminate();
+    assert!(status.success(), "exit status {status:?}\n{}", s.output());
+}
+
+#[tokio::test]
+async fn restart_keeps_the_same_urls() {
+    let mut first = Server::start();
+    let before: serde_json::Value = client()
+        .get(first.url("/api/library"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let (content, data, port) = (first.content.clone(), first.data.clone(), first.port());
+    let _dirs = first.take_dirs();
+    assert!(first.terminate().success());
+    let second = Server::start_on(&content, &data, port);
+    let after: serde_json::Value = client()
+        .get(second.url("/api/library"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(before, after);
+}
+
+#[tokio::test]
+async fn bad_files_are_reported_and_the_rest_served() {
+    let content = common::content_copy();
+    std::fs::write(
+        content.path().join("broken.md"),
+        "---\ntitle: Broken\npublished: [oops\n---\nbody\n",
+    )
+    .unwrap();
+    std::fs::write(
+        content.path().join("rtl.md"),
+        "---\ntitle: على نفس الخريطة\nlang: ar\n---\nنص المقال.\n",
+    )
+    .unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let s = Server::start_on(content.path(), data.path(), port);
+    let out = s.output();
+    assert!(out.contains("broken.md:3"), "reports file and line:\n{out}");
+    let v: serde_json::Value = client()
+        .get(s.url("/api/library"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let slugs: Vec<_> = v["articles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["slug"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        slugs.contains(&SEED.to_string()) && slugs.contains(&"rtl".to_string()),
+        "{slugs:?}"
+    );
+    let html = client()
+        .get(s.url("/articles/rtl"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("<html lang=\"ar\" dir=\"rtl\">"), "{html}");
+}
