@@ -1,15 +1,13 @@
 // Two writers add notes to the same notes document at the same time; both,
 // the server and a fresh client converge on the same document.
 
-import { test } from "node:test";
 import assert from "node:assert/strict";
 import { setImmediate as yieldToIo } from "node:timers/promises";
-import { EXTRA_FILE, EXTRA_SLUG, EXTRA_TEXT, addNote, harness, libraryEntry, sameHeads, str, waitFor } from "./lib.mjs";
+import { EXTRA_SLUG, addNote, serverTest, libraryEntry, sameHeads, str, waitFor } from "./lib.mjs";
 
 const PER_WRITER = 50;
 
-test("two concurrent writers converge on the server and at a fresh client", { timeout: 300_000 }, async (t) => {
-  const h = await harness(t, { extraFiles: { [EXTRA_FILE]: EXTRA_TEXT } });
+serverTest("two concurrent writers converge on the server and at a fresh client", { timeout: 300_000 }, async (h, t) => {
   const { entry } = await libraryEntry(h.server, EXTRA_SLUG);
 
   const a = await h.client("writerA");

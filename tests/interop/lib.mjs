@@ -4,6 +4,7 @@
 // every wait polls a condition against a deadline.
 
 import { spawn } from "node:child_process";
+import { test } from "node:test";
 import fs from "node:fs";
 import net from "node:net";
 import os from "node:os";
@@ -30,7 +31,10 @@ export function glosaBin() {
   return bin;
 }
 
-/** Poll `cond` (sync or async) until it returns a truthy value, which is returned. */
+/**
+ * Poll `cond` (sync or async) until it returns a truthy value, which is
+ * returned. A thrown error counts as "not yet", unless it has `fatal: true`.
+ */
 export async function waitFor(cond, { timeout = WAIT_MS, interval = 25, what = "condition" } = {}) {
   const deadline = Date.now() + timeout;
   let lastError;
@@ -40,6 +44,7 @@ export async function waitFor(cond, { timeout = WAIT_MS, interval = 25, what = "
       if (v) return v;
       lastError = undefined;
     } catch (e) {
+      if (e?.fatal) throw e; // no point waiting longer (e.g. the server exited)
       lastError = e;
     }
     if (Date.now() > deadline) {
@@ -142,7 +147,7 @@ export class Server {
     const proc = spawn(
       glosaBin(),
       ["serve", "--addr", `127.0.0.1:${this.port}`, "--data", this.dataDir, "--content", this.contentDir],
-      { cwd: this.root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_BACKTRACE: "1" } },
+      { cwd: this.root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_BACKTRACE: "1", NO_COLOR: "1" } },
     );
     this.proc = proc;
     liveProcs.add(proc);
@@ -164,7 +169,7 @@ export class Server {
     try {
       await waitFor(
         async () => {
-          if (this.exit) throw new Error(`server exited early: ${JSON.stringify(this.exit)}`);
+          if (this.exit) throw Object.assign(new Error(`server exited early: ${JSON.stringify(this.exit)}`), { fatal: true });
           if (!stdout.includes("listening on")) return false;
           const res = await fetch(`${this.base}/healthz`);
           await res.arrayBuffer();
@@ -332,13 +337,35 @@ export async function harness(t, opts = {}) {
     for (const s of servers) {
       await s.kill9().catch(() => {});
       if (process.env.GLOSA_TEST_LOGS) {
-        t.diagnostic(`server log (${s.root}):\n${s.logTail(20000)}`);
+        // Full logs on request: GLOSA_TEST_LOGS=DIR keeps one file per server.
+        fs.mkdirSync(process.env.GLOSA_TEST_LOGS, { recursive: true });
+        const file = path.join(process.env.GLOSA_TEST_LOGS, `${path.basename(s.root)}.log`);
+        fs.writeFileSync(file, `${t.name}\n${s.log}`);
       }
       s.cleanup();
     }
   });
   h.server = await h.newServer(opts);
   return h;
+}
+
+/**
+ * A node:test test with its own server (content: the repo's content/ plus
+ * the fixture article), torn down afterwards. A failure carries the tail of
+ * the server's log, so that a failure on CI can be understood from its output.
+ */
+export function serverTest(name, opts, fn) {
+  return test(name, opts, async (t) => {
+    const h = await harness(t, { extraFiles: { [EXTRA_FILE]: EXTRA_TEXT } });
+    try {
+      await fn(h, t);
+    } catch (e) {
+      if (e && typeof e === "object" && typeof e.message === "string") {
+        e.message += `\n--- server log (tail) ---\n${h.server.logTail(6000)}`;
+      }
+      throw e;
+    }
+  });
 }
 
 // ---------------------------------------------------------------- content

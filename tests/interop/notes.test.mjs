@@ -1,9 +1,8 @@
 // Notes: written by one client, stored by the server, seen by fresh
 // clients, and durable across a kill -9 of the server.
 
-import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Automerge, EXTRA_FILE, EXTRA_SLUG, EXTRA_TEXT, addNote, harness, libraryEntry, sameHeads, str, waitFor } from "./lib.mjs";
+import { Automerge, EXTRA_SLUG, addNote, serverTest, libraryEntry, sameHeads, str, waitFor } from "./lib.mjs";
 
 const T = { timeout: 240_000 };
 
@@ -27,8 +26,7 @@ function checkNote(note, id, article, { text, start, end, author }) {
   assert.equal(Automerge.getCursorPosition(article, ["body"], str(note.anchor.end)), end, "anchor end resolves");
 }
 
-test("a note added by one client is seen by a fresh client", T, async (t) => {
-  const h = await harness(t, { extraFiles: { [EXTRA_FILE]: EXTRA_TEXT } });
+serverTest("a note added by one client is seen by a fresh client", T, async (h, t) => {
   const { entry } = await libraryEntry(h.server, EXTRA_SLUG);
 
   const writer = await h.client("writer");
@@ -49,8 +47,7 @@ test("a note added by one client is seen by a fresh client", T, async (t) => {
   await waitFor(() => notes.doc().notes[id2], { what: "the writer to see the second client's note live" });
 });
 
-test("a note survives kill -9 of the server and a restart on the same data dir", T, async (t) => {
-  const h = await harness(t, { extraFiles: { [EXTRA_FILE]: EXTRA_TEXT } });
+serverTest("a note survives kill -9 of the server and a restart on the same data dir", T, async (h, t) => {
   const { lib, entry } = await libraryEntry(h.server, EXTRA_SLUG);
 
   const writer = await h.client("writer");

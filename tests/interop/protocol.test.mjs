@@ -1,11 +1,10 @@
 // Protocol hygiene: a bad frame closes that connection and nothing else.
 
-import { test } from "node:test";
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
 import WebSocket from "ws";
 import { cbor } from "@automerge/automerge-repo";
-import { EXTRA_FILE, EXTRA_SLUG, EXTRA_TEXT, WAIT_MS, addNote, harness, libraryEntry, waitFor } from "./lib.mjs";
+import { EXTRA_SLUG, WAIT_MS, addNote, serverTest, libraryEntry, waitFor } from "./lib.mjs";
 
 /** Open a raw WebSocket to /sync; resolves once open. Records close and errors. */
 async function rawSocket(url) {
@@ -32,8 +31,7 @@ async function join(state) {
   assert.equal(peer.targetId, senderId);
 }
 
-test("text, garbage and oversized frames close only their own connection", { timeout: 300_000 }, async (t) => {
-  const h = await harness(t, { extraFiles: { [EXTRA_FILE]: EXTRA_TEXT } });
+serverTest("text, garbage and oversized frames close only their own connection", { timeout: 300_000 }, async (h, t) => {
   const { entry } = await libraryEntry(h.server, EXTRA_SLUG);
 
   // A healthy client, connected before the abuse and kept open through it.

@@ -1,12 +1,10 @@
 // Articles and the library are read-only for clients: a reader's local
 // change is never stored by the server and never reaches anyone else.
 
-import { test } from "node:test";
 import assert from "node:assert/strict";
-import { Automerge, EXTRA_FILE, EXTRA_SLUG, EXTRA_TEXT, addNote, harness, libraryEntry, sameHeads, str, waitFor } from "./lib.mjs";
+import { Automerge, EXTRA_SLUG, addNote, serverTest, libraryEntry, sameHeads, str, waitFor } from "./lib.mjs";
 
-test("a reader's change to an article and to the library never reaches the server or other clients", { timeout: 240_000 }, async (t) => {
-  const h = await harness(t, { extraFiles: { [EXTRA_FILE]: EXTRA_TEXT } });
+serverTest("a reader's change to an article and to the library never reaches the server or other clients", { timeout: 240_000 }, async (h, t) => {
   const { lib, entry } = await libraryEntry(h.server, EXTRA_SLUG);
 
   // What the server serves before anyone tries anything.

@@ -1,7 +1,6 @@
 // Restarts: unchanged files change nothing; an edited file updates the same
 // document so cursors keep their words; a deleted file is withdrawn.
 
-import { test } from "node:test";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import path from "node:path";
@@ -11,7 +10,7 @@ import {
   EXTRA_SLUG,
   EXTRA_TEXT,
   addNote,
-  harness,
+  serverTest,
   libraryEntry,
   parseArticleFile,
   readContentDir,
@@ -36,8 +35,7 @@ async function snapshot(h, name) {
   return { lib, docs };
 }
 
-test("restarting with unchanged files changes nothing: same URLs, same heads", T, async (t) => {
-  const h = await harness(t, { extraFiles: { [EXTRA_FILE]: EXTRA_TEXT } });
+serverTest("restarting with unchanged files changes nothing: same URLs, same heads", T, async (h, t) => {
   const first = await snapshot(h, "before");
   assert.ok(first.lib.articles.length >= 2);
 
@@ -52,8 +50,7 @@ test("restarting with unchanged files changes nothing: same URLs, same heads", T
   assert.deepEqual(third.docs, first.docs, "every document's heads identical after kill -9 and restart");
 });
 
-test("an edited file updates the same document and cursors keep their words; a deleted file is withdrawn", T, async (t) => {
-  const h = await harness(t, { extraFiles: { [EXTRA_FILE]: EXTRA_TEXT } });
+serverTest("an edited file updates the same document and cursors keep their words; a deleted file is withdrawn", T, async (h, t) => {
   const file = path.join(h.server.contentDir, EXTRA_FILE);
   const { lib, entry } = await libraryEntry(h.server, EXTRA_SLUG);
 
