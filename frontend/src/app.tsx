@@ -12,7 +12,7 @@ import { render } from "preact";
 import type { DocHandle } from "@automerge/automerge-repo/slim";
 import type { ReadingPosition } from "./reading";
 import type { Store } from "./store";
-import { listEntries, normalize, route, sortEntries, type ArticleDoc, type LibraryDoc, type LibraryEntry, type PageData } from "./types";
+import { listEntries, normalize, readArticle, route, sortEntries, type ArticleDoc, type LibraryDoc, type LibraryEntry, type PageData } from "./types";
 import { Library } from "./views/Library";
 import { Article } from "./views/Article";
 import { Message } from "./views/Message";
@@ -65,7 +65,7 @@ export async function start({ data, store, reading }: StartOptions): Promise<voi
     // Online fallback while the wasm loads: same list, plus the saved marks.
     fetch("/api/library", { headers: { accept: "application/json" } })
       .then((res) => (res.ok ? res.json() : null))
-      .then((json: { articles?: Partial<LibraryEntry>[] } | null) => {
+      .then((json: { articles?: Record<string, unknown>[] } | null) => {
         if (fromDoc || !json || !Array.isArray(json.articles)) return;
         entries = sortEntries(json.articles.map(normalize).filter((e) => e.slug && e.url));
         showLibrary();
@@ -78,6 +78,8 @@ export async function start({ data, store, reading }: StartOptions): Promise<voi
   const { openSession } = await import("./sync/session");
   const { Saver } = await import("./sync/saver");
   const session = await openSession(store);
+  // For scripts/bench-web: when automerge is ready (wasm compiled, repo up).
+  performance.mark("glosa:automerge-ready");
 
   if (!libraryUrl) {
     if (!serverRendered) show(<Message title="Not on this device yet">{notYet}</Message>);
@@ -115,6 +117,8 @@ export async function start({ data, store, reading }: StartOptions): Promise<voi
   document.documentElement.dataset.app = "ready";
 
   if (r.kind !== "article") return;
+  // Notes (issue 4): the notes layer around the article, see notes/Annotations.
+  const { Annotations } = await import("./notes/Annotations");
 
   // The article: from the library entry, or the page's own data (an article
   // the library doc on this device does not list yet).
@@ -125,13 +129,20 @@ export async function start({ data, store, reading }: StartOptions): Promise<voi
     const doc = handle.doc();
     const entry = entries?.find((e) => e.slug === r.slug);
     if (!serverRendered || firstRender) {
-      const lang = typeof doc.lang === "string" && doc.lang ? doc.lang : "en";
+      const { lang, title } = readArticle(doc);
       document.documentElement.lang = lang;
       document.documentElement.dir = textDirection(lang);
-      if (typeof doc.title === "string" && doc.title) document.title = doc.title;
+      if (title) document.title = title;
     }
-    show(<Article doc={doc} words={entry?.words ?? 0} />);
+    // Notes (issue 4): the layer gives the Article its highlights and the notes panel.
+    const notesUrl = entry?.notes || (serverRendered ? data.notes : undefined);
+    show(
+      <Annotations session={session} article={handle} notesUrl={notesUrl}>
+        {(layer) => <Article doc={doc} words={entry?.words ?? 0} {...layer} />}
+      </Annotations>,
+    );
     if (firstRender) {
+      performance.mark("glosa:article-from-doc");
       firstRender = false;
       reading?.restore();
     }

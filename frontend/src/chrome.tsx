@@ -7,6 +7,7 @@ import { formatSince } from "./format";
 import { applySettings, saveSettings, SIZES, step, THEMES, type Settings, type Theme } from "./settings";
 import { statusLabel } from "./status";
 import { useStore, type Store } from "./store";
+import { NameField } from "./notes/NameField";
 
 const THEME_NAMES: Record<Theme, string> = { system: "System", light: "Light", dark: "Dark", sepia: "Sepia" };
 
@@ -45,20 +46,18 @@ export function Chrome({ store, initial }: { store: Store; initial: Settings }) 
           <div class="size" role="group" aria-label="Text size">
             <button
               type="button"
-              aria-label="Smaller text"
               disabled={settings.size === 0}
               onClick={() => update({ ...settings, size: step(settings.size, -1) })}
             >
-              A−
+              Smaller
             </button>
             <output aria-live="polite">{Math.round((SIZES[settings.size] ?? 1) * 100)}%</output>
             <button
               type="button"
-              aria-label="Larger text"
               disabled={settings.size === SIZES.length - 1}
               onClick={() => update({ ...settings, size: step(settings.size, 1) })}
             >
-              A+
+              Larger
             </button>
           </div>
           <fieldset class="themes">
@@ -76,6 +75,8 @@ export function Chrome({ store, initial }: { store: Store; initial: Settings }) 
               </label>
             ))}
           </fieldset>
+          {/* Notes (issue 4): the display name, asked once when writing the first note. */}
+          <NameField />
         </div>
       </details>
     </div>

@@ -23,26 +23,27 @@ export interface LibraryEntry {
 }
 
 export interface LibraryDoc {
-  schema?: string;
-  version?: number;
-  articles?: Record<string, Partial<LibraryEntry>>;
+  schema?: unknown;
+  version?: unknown;
+  articles?: Record<string, Record<string, unknown> | undefined>;
 }
 
+/** Field types are `unknown`: read them with `str()` / `readArticle()`. */
 export interface ArticleDoc {
-  schema?: string;
-  version?: number;
-  slug?: string;
-  title?: string;
-  author?: string;
-  lang?: string;
-  published?: string;
-  source?: string;
-  source_name?: string;
-  translator?: string;
-  summary?: string;
-  tags?: string[];
-  withdrawn?: boolean;
-  body?: string;
+  schema?: unknown;
+  version?: unknown;
+  slug?: unknown;
+  title?: unknown;
+  author?: unknown;
+  lang?: unknown;
+  published?: unknown;
+  source?: unknown;
+  source_name?: unknown;
+  translator?: unknown;
+  summary?: unknown;
+  tags?: unknown;
+  withdrawn?: unknown;
+  body?: unknown;
 }
 
 export interface NotesDoc {
@@ -63,7 +64,43 @@ export function readPageData(doc: Document = document): PageData {
   return { page: "shell" };
 }
 
-const str = (v: unknown) => (typeof v === "string" ? v : "");
+/**
+ * A string field of a document. Automerge 3 gives text objects as JS strings
+ * but scalar strings (what the server writes for titles, URLs, …) as
+ * ImmutableString objects with a `val`; both read as plain strings here.
+ */
+export function str(v: unknown): string {
+  if (typeof v === "string") return v;
+  if (v && typeof v === "object" && typeof (v as { val?: unknown }).val === "string") return (v as { val: string }).val;
+  return "";
+}
+
+/** An article document as plain values, whatever string representation each field has. */
+export interface Article {
+  title: string;
+  author: string;
+  lang: string;
+  published: string;
+  source: string;
+  sourceName: string;
+  translator: string;
+  withdrawn: boolean;
+  body: string;
+}
+
+export function readArticle(doc: ArticleDoc | undefined): Article {
+  return {
+    title: str(doc?.title),
+    author: str(doc?.author),
+    lang: str(doc?.lang) || "en",
+    published: str(doc?.published),
+    source: str(doc?.source),
+    sourceName: str(doc?.source_name),
+    translator: str(doc?.translator),
+    withdrawn: doc?.withdrawn === true,
+    body: str(doc?.body),
+  };
+}
 
 /** Listed entries of a library doc, in the schema's order: newest first, then title. */
 export function listEntries(doc: LibraryDoc | undefined): LibraryEntry[] {
@@ -77,7 +114,7 @@ export function listEntries(doc: LibraryDoc | undefined): LibraryEntry[] {
   return sortEntries(out);
 }
 
-export function normalize(e: Partial<LibraryEntry>): LibraryEntry {
+export function normalize(e: Record<string, unknown>): LibraryEntry {
   return {
     slug: str(e.slug),
     title: str(e.title) || str(e.slug),

@@ -43,6 +43,15 @@ describe("Library view", () => {
       bad: { slug: "bad", title: "no url" },
     },
   };
+  it("reads scalar strings (ImmutableString objects) like text", () => {
+    // What the server's Rust writes arrives in JS as ImmutableString { val }.
+    const imm = (val: string) => ({ val, toString: () => val });
+    const e = listEntries({ articles: { x: { slug: imm("x"), title: imm("X"), url: imm("automerge:X"), lang: imm("ar"), words: 5 } } });
+    expect(e).toMatchObject([{ slug: "x", title: "X", url: "automerge:X", lang: "ar", words: 5 }]);
+    const html = renderToString(<Article doc={{ title: imm("عنوان"), lang: imm("ar"), body: "نص" }} words={1} />);
+    expect(html).toContain('lang="ar" dir="rtl"');
+    expect(html).toContain("<h1>عنوان</h1>");
+  });
   it("lists the entries newest first, without withdrawn ones", () => {
     expect(listEntries(doc).map((e) => e.slug)).toEqual(["a", "b"]);
   });

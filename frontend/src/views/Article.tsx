@@ -8,7 +8,7 @@ import type { ComponentChildren } from "preact";
 import { useMemo } from "preact/hooks";
 import { readingTime, textDirection } from "../format";
 import { renderMarkdown, type Mark } from "../render";
-import type { ArticleDoc } from "../types";
+import { readArticle, type ArticleDoc } from "../types";
 
 export interface ArticleProps {
   doc: ArticleDoc;
@@ -24,28 +24,25 @@ export interface ArticleProps {
   children?: ComponentChildren;
 }
 
-const str = (v: unknown) => (typeof v === "string" ? v : "");
-
 export function countWords(body: string): number {
   const m = body.match(/[\p{L}\p{N}]+(?:['’-][\p{L}\p{N}]+)*/gu);
   return m ? m.length : 0;
 }
 
 export function Article({ doc, words, marks, onMark, children }: ArticleProps) {
-  const body = str(doc.body);
-  const lang = str(doc.lang) || "en";
+  const a = readArticle(doc);
+  const { body, lang } = a;
   const dir = textDirection(lang);
   const rendered = useMemo(() => renderMarkdown(body, { marks: marks ?? [], ...(onMark ? { onMark } : {}) }), [body, marks, onMark]);
-  const source = str(doc.source);
-  const sourceName = str(doc.source_name) || source;
+  const sourceName = a.sourceName || a.source;
   const byline: [ComponentChildren, string][] = [];
-  if (str(doc.author)) byline.push([str(doc.author), lang]);
-  if (str(doc.published)) byline.push([<time datetime={str(doc.published)}>{str(doc.published)}</time>, "en"]);
+  if (a.author) byline.push([a.author, lang]);
+  if (a.published) byline.push([<time datetime={a.published}>{a.published}</time>, "en"]);
   byline.push([readingTime(words || countWords(body)), "en"]);
   return (
     <article class="article" lang={lang} dir={dir} data-source="doc">
       <header>
-        <h1>{str(doc.title)}</h1>
+        <h1>{a.title}</h1>
         <p class="meta">
           {/* Each part isolated, so "7 min read" stays whole inside an RTL article. */}
           {byline.map(([x, l], i) => (
@@ -55,13 +52,13 @@ export function Article({ doc, words, marks, onMark, children }: ArticleProps) {
             </>
           ))}
         </p>
-        {(sourceName || doc.translator) && (
+        {(sourceName || a.translator) && (
           <p class="attribution">
             {sourceName && (
               <>
                 First published by{" "}
-                {/^https?:\/\//.test(source) ? (
-                  <a href={source} rel="noopener noreferrer">
+                {/^https?:\/\//.test(a.source) ? (
+                  <a href={a.source} rel="noopener noreferrer">
                     {sourceName}
                   </a>
                 ) : (
@@ -70,12 +67,12 @@ export function Article({ doc, words, marks, onMark, children }: ArticleProps) {
                 .
               </>
             )}
-            {sourceName && doc.translator ? " " : ""}
-            {doc.translator ? `Translated by ${str(doc.translator)}.` : ""}
+            {sourceName && a.translator ? " " : ""}
+            {a.translator ? `Translated by ${a.translator}.` : ""}
           </p>
         )}
       </header>
-      {doc.withdrawn === true && <p role="status">This article was withdrawn by the publisher. Its notes are kept.</p>}
+      {a.withdrawn && <p role="status">This article was withdrawn by the publisher. Its notes are kept.</p>}
       <div class="body">{rendered}</div>
       {children}
     </article>
