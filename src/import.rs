@@ -37,7 +37,10 @@ pub enum ImportError {
     #[error("document {url} ({what}) is not in the store")]
     DocumentMissing { url: String, what: String },
     #[error("{what}: {source}")]
-    Schema { what: String, source: SchemaError },
+    Schema {
+        what: String,
+        source: Box<SchemaError>,
+    },
     #[error(transparent)]
     Store(#[from] store::StoreError),
     #[error("reading {path}: {source}")]
@@ -105,10 +108,7 @@ pub async fn run(repo: &Repo, data_dir: &Path, content_dir: &Path) -> Result<Rep
 
     let existing = library
         .with_document(|doc| library::entries(doc))
-        .map_err(|source| ImportError::Schema {
-            what: "reading the library document".into(),
-            source,
-        })?;
+        .map_err(schema_error("reading the library document"))?;
     let mut previous: BTreeMap<String, library::Entry> =
         existing.into_iter().map(|e| (e.slug.clone(), e)).collect();
 
@@ -174,6 +174,15 @@ pub async fn run(repo: &Repo, data_dir: &Path, content_dir: &Path) -> Result<Rep
     Ok(report)
 }
 
+/// Names what failed, for a schema error.
+fn schema_error(what: impl Into<String>) -> impl FnOnce(SchemaError) -> ImportError {
+    let what = what.into();
+    move |source| ImportError::Schema {
+        what,
+        source: Box::new(source),
+    }
+}
+
 fn slug_of(path: &Path) -> Option<String> {
     path.file_stem()
         .and_then(|s| s.to_str())
@@ -198,10 +207,10 @@ fn entry_for(src: &SourceArticle, url: String, notes: String) -> library::Entry 
 fn upsert(library: &DocHandle, entry: &library::Entry) -> Result<bool, ImportError> {
     library
         .with_document(|doc| library::upsert(doc, entry))
-        .map_err(|source| ImportError::Schema {
-            what: format!("listing {} in the library", entry.slug),
-            source,
-        })
+        .map_err(schema_error(format!(
+            "listing {} in the library",
+            entry.slug
+        )))
 }
 
 /// Parses an `automerge:` URL into a document id.
@@ -226,10 +235,7 @@ async fn open_library(repo: &Repo, data_dir: &Path) -> Result<DocHandle, ImportE
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut doc = Automerge::new();
-            library::init(&mut doc).map_err(|source| ImportError::Schema {
-                what: "creating the library document".into(),
-                source,
-            })?;
+            library::init(&mut doc).map_err(schema_error("creating the library document"))?;
             let handle = repo.create(doc).await?;
             store::write_atomic(&path, format!("{}\n", handle.url()).as_bytes())?;
             Ok(handle)
@@ -248,10 +254,7 @@ async fn find(repo: &Repo, url: &str, what: &str) -> Result<DocHandle, ImportErr
 }
 
 async fn create_article(repo: &Repo, src: &SourceArticle) -> Result<(String, String), ImportError> {
-    let schema_err = |what: &str| {
-        let what = format!("{what} for {}", src.slug);
-        move |source| ImportError::Schema { what, source }
-    };
+    let schema_err = |what: &str| schema_error(format!("{what} for {}", src.slug));
     let mut doc = Automerge::new();
     article::apply(&mut doc, src).map_err(schema_err("writing the article"))?;
     let mut notes_doc = Automerge::new();
@@ -269,19 +272,13 @@ async fn update_article(
     let handle = find(repo, &old.url, &format!("article {}", old.slug)).await?;
     handle
         .with_document(|doc| article::apply(doc, src))
-        .map_err(|source| ImportError::Schema {
-            what: format!("updating the article {}", src.slug),
-            source,
-        })
+        .map_err(schema_error(format!("updating the article {}", src.slug)))
 }
 
 async fn withdraw(repo: &Repo, old: &library::Entry) -> Result<(), ImportError> {
     let handle = find(repo, &old.url, &format!("article {}", old.slug)).await?;
     handle
         .with_document(|doc| article::set_withdrawn(doc, true))
-        .map_err(|source| ImportError::Schema {
-            what: format!("withdrawing {}", old.slug),
-            source,
-        })?;
+        .map_err(schema_error(format!("withdrawing {}", old.slug)))?;
     Ok(())
 }

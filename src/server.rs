@@ -9,8 +9,10 @@ use samod::{PeerId, Repo};
 use tokio::net::TcpListener;
 
 use crate::import::{self, Catalog, ImportError};
+use crate::schema;
 use crate::store::{Store, StoreError};
 use crate::sync::Policy;
+use crate::sync::quota::Quota;
 use crate::web::{self, AppState, Inner, assets};
 
 pub struct Config {
@@ -40,10 +42,11 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
     let store = Store::open(&config.data)?;
 
     let catalog: Arc<RwLock<Arc<Catalog>>> = Arc::default();
+    let quota = Quota::new(store.clone(), schema::notes::MAX_DOC_BYTES as u64);
     let repo = Repo::build_tokio()
-        .with_storage(store.clone())
+        .with_storage(quota.clone())
         .with_peer_id(PeerId::from("glosa-server"))
-        .with_share_policy(Policy::new(catalog.clone(), store.clone()))
+        .with_share_policy(Policy::new(catalog.clone(), store.clone(), quota.full()))
         .load()
         .await;
 

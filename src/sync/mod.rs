@@ -4,6 +4,7 @@
 
 pub mod limits;
 pub mod policy;
+pub mod quota;
 pub mod socket;
 
 pub use policy::Policy;

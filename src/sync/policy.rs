@@ -14,6 +14,9 @@ use std::sync::{Arc, RwLock};
 use futures::{Stream, StreamExt};
 use samod::{DocumentId, PeerId, ShareConfig};
 
+use tokio::sync::watch;
+
+use super::quota::Full;
 use crate::import::Catalog;
 use crate::store::Store;
 
@@ -21,6 +24,7 @@ use crate::store::Store;
 pub struct Policy {
     catalog: Arc<RwLock<Arc<Catalog>>>,
     store: Store,
+    full: watch::Receiver<Full>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,25 +35,36 @@ pub enum Access {
 }
 
 impl Policy {
-    pub fn new(catalog: Arc<RwLock<Arc<Catalog>>>, store: Store) -> Self {
-        Policy { catalog, store }
+    pub fn new(
+        catalog: Arc<RwLock<Arc<Catalog>>>,
+        store: Store,
+        full: watch::Receiver<Full>,
+    ) -> Self {
+        Policy {
+            catalog,
+            store,
+            full,
+        }
     }
 
-    /// The access a client has to `doc` when the store is (or is not) writable.
-    pub fn access(&self, doc: &DocumentId, store_writable: bool) -> Access {
+    /// The access a client has to `doc` now.
+    fn access(&self, doc: &DocumentId, store_writable: bool) -> Access {
         let catalog = match self.catalog.read() {
             Ok(c) => Arc::clone(&c),
             // A poisoned lock means a panic elsewhere; deny rather than guess.
             Err(_) => return Access::Denied,
         };
-        access(&catalog, doc, store_writable)
+        let may_grow = store_writable && !self.full.borrow().contains(&doc.to_string());
+        access(&catalog, doc, may_grow)
     }
 }
 
-/// The rule itself, apart from where the catalog and the store's state come from.
-pub fn access(catalog: &Catalog, doc: &DocumentId, store_writable: bool) -> Access {
+/// The rule itself, apart from where the catalog and the store's state come
+/// from. `may_grow` is false while the store cannot write or the document
+/// is at its size limit.
+pub fn access(catalog: &Catalog, doc: &DocumentId, may_grow: bool) -> Access {
     if catalog.writable.contains(doc) {
-        if store_writable {
+        if may_grow {
             Access::ReadWrite
         } else {
             Access::ReadOnly
@@ -77,10 +92,21 @@ impl samod::SharePolicy for Policy {
         _peer: PeerId,
     ) -> impl Stream<Item = ShareConfig> + Send + 'static {
         // One decision now, and a new one whenever the store's writability
-        // changes; samod ignores repeats.
+        // or the set of full documents changes; samod ignores repeats.
         let policy = self.clone();
-        self.store
-            .writable_updates()
+        let full_changes = futures::stream::unfold(self.full.clone(), |mut rx| async move {
+            rx.changed().await.ok()?;
+            Some(((), rx))
+        });
+        let writable = self.store.writable_updates().map(Some);
+        let events = futures::stream::select(writable, full_changes.map(|()| None));
+        events
+            .scan(true, |last, ev| {
+                if let Some(w) = ev {
+                    *last = w;
+                }
+                futures::future::ready(Some(*last))
+            })
             .map(move |writable| config(policy.access(&doc, writable)))
     }
 }
@@ -108,6 +134,6 @@ mod tests {
         let mut c = Catalog::default();
         c.writable.insert(id(2));
         assert_eq!(access(&c, &id(2), false), Access::ReadOnly);
-        assert_eq!(config(Access::ReadOnly).announce, false);
+        assert!(!config(Access::ReadOnly).announce);
     }
 }
