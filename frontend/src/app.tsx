@@ -25,9 +25,11 @@ interface StartOptions {
   data: PageData;
   store: Store;
   reading: ReadingPosition | null;
+  /** Called once automerge is loaded (the service worker registers then). */
+  onAutomerge?: () => void;
 }
 
-export async function start({ data, store, reading }: StartOptions): Promise<void> {
+export async function start({ data, store, reading, onAutomerge }: StartOptions): Promise<void> {
   const main = document.getElementById("main");
   if (!main) return;
   const r = route(location.pathname);
@@ -80,6 +82,7 @@ export async function start({ data, store, reading }: StartOptions): Promise<voi
   const session = await openSession(store);
   // For scripts/bench-web: when automerge is ready (wasm compiled, repo up).
   performance.mark("glosa:automerge-ready");
+  onAutomerge?.();
 
   if (!libraryUrl) {
     if (!serverRendered) show(<Message title="Not on this device yet">{notYet}</Message>);

@@ -32,18 +32,29 @@ const r = route(location.pathname);
 const reading = r.kind === "article" ? new ReadingPosition(r.slug) : null;
 reading?.restore();
 
+/**
+ * The service worker precaches the JS and the 3.6 MB wasm. Registered only
+ * once the app has loaded automerge, so on a first visit over a slow link
+ * its precache is served from the HTTP cache (immutable assets) instead of
+ * downloading the wasm a second time alongside the page.
+ */
+let registered = false;
+function registerServiceWorker() {
+  if (registered || !("serviceWorker" in navigator)) return;
+  registered = true;
+  navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch((err: unknown) => {
+    console.warn("service worker registration failed", err);
+  });
+}
+
 function start() {
   import("./app")
-    .then((m) => m.start({ data, store, reading }))
+    .then((m) => m.start({ data, store, reading, onAutomerge: registerServiceWorker }))
     .catch((err: unknown) => {
       console.error("the app failed to start", err);
       store.set({ problem: "Offline reading could not start in this browser." });
-    });
-  if ("serviceWorker" in navigator) {
-    navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch((err: unknown) => {
-      console.warn("service worker registration failed", err);
-    });
-  }
+    })
+    .finally(registerServiceWorker);
 }
 
 if ("requestIdleCallback" in window) requestIdleCallback(start, { timeout: 1500 });
