@@ -43,6 +43,7 @@ pub struct RepoBuilder<S, R, A> {
     pub(crate) peer_id: Option<PeerId>,
     pub(crate) concurrency: ConcurrencyConfig,
     pub(crate) observer: Option<Arc<dyn RepoObserver>>,
+    pub(crate) lazy_incoming_attachment: bool,
 }
 
 impl<S, R, A> RepoBuilder<S, R, A> {
@@ -54,6 +55,7 @@ impl<S, R, A> RepoBuilder<S, R, A> {
             share_policy: self.share_policy,
             concurrency: self.concurrency,
             observer: self.observer,
+            lazy_incoming_attachment: self.lazy_incoming_attachment,
         }
     }
 
@@ -65,6 +67,7 @@ impl<S, R, A> RepoBuilder<S, R, A> {
             share_policy: self.share_policy,
             concurrency: self.concurrency,
             observer: self.observer,
+            lazy_incoming_attachment: self.lazy_incoming_attachment,
         }
     }
 
@@ -83,6 +86,7 @@ impl<S, R, A> RepoBuilder<S, R, A> {
             share_policy,
             concurrency: self.concurrency,
             observer: self.observer,
+            lazy_incoming_attachment: self.lazy_incoming_attachment,
         }
     }
 
@@ -96,6 +100,22 @@ impl<S, R, A> RepoBuilder<S, R, A> {
     }
 
     /// Set an observer for receiving structured observability events.
+    /// Attach accepted connections only to the documents their peer asks
+    /// for (by sending a request or sync message for it), instead of to
+    /// every loaded document.
+    ///
+    /// Use this for a sync server whose share policy never announces
+    /// documents to the peers that connect to it: a connection then costs in
+    /// proportion to the documents it uses, not to the documents the server
+    /// holds, and documents no connected peer uses can be unloaded with
+    /// [`Repo::unload_idle`]. Documents are never announced, nor requested
+    /// from, peers on accepted connections when this is on. Dialed
+    /// connections are unaffected. Off by default.
+    pub fn with_lazy_incoming_attachment(mut self, lazy: bool) -> Self {
+        self.lazy_incoming_attachment = lazy;
+        self
+    }
+
     pub fn with_observer(mut self, observer: impl RepoObserver) -> Self {
         self.observer = Some(Arc::new(observer));
         self
@@ -111,6 +131,7 @@ impl<R> RepoBuilder<InMemoryStorage, R, ShareConfig> {
             share_policy: ShareConfig::default(),
             concurrency: ConcurrencyConfig::AsyncRuntime,
             observer: None,
+            lazy_incoming_attachment: false,
         }
     }
 }

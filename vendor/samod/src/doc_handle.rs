@@ -32,6 +32,10 @@ pub struct DocHandle {
     inner: Arc<Mutex<DocActorInner>>,
     document_id: DocumentId,
     task_dispatcher: DocTaskDispatcher,
+    /// Shared by every clone of this handle, including the repo's own one,
+    /// so the repo can tell whether the application still holds the
+    /// document (which then must not be unloaded).
+    holders: Arc<()>,
 }
 
 #[derive(Clone)]
@@ -72,7 +76,13 @@ impl DocHandle {
             document_id: doc_id,
             inner,
             task_dispatcher,
+            holders: Arc::new(()),
         }
+    }
+
+    /// Whether a clone of this handle exists besides this one.
+    pub(crate) fn is_shared(&self) -> bool {
+        Arc::strong_count(&self.holders) > 1
     }
 
     #[cfg(feature = "threadpool")]

@@ -524,8 +524,16 @@ impl Repo {
             share_policy,
             concurrency,
             observer,
+            lazy_incoming_attachment,
         } = builder;
-        let task_setup = TaskSetup::new(storage.clone(), peer_id, concurrency, observer).await;
+        let task_setup = TaskSetup::new(
+            storage.clone(),
+            peer_id,
+            concurrency,
+            observer,
+            lazy_incoming_attachment,
+        )
+        .await;
         let inner = task_setup.inner.clone();
         task_setup.spawn_tasks(runtime, storage, share_policy);
         Self { inner }
@@ -546,8 +554,16 @@ impl Repo {
             share_policy,
             concurrency,
             observer,
+            lazy_incoming_attachment,
         } = builder;
-        let task_setup = TaskSetup::new(storage.clone(), peer_id, concurrency, observer).await;
+        let task_setup = TaskSetup::new(
+            storage.clone(),
+            peer_id,
+            concurrency,
+            observer,
+            lazy_incoming_attachment,
+        )
+        .await;
         let inner = task_setup.inner.clone();
         task_setup.spawn_tasks_local(runtime, storage, share_policy);
         Self { inner }
@@ -921,6 +937,34 @@ impl Repo {
         Ok(conn_handle)
     }
 
+    /// Unload documents nobody uses, to bound memory.
+    ///
+    /// A document is unloaded when no connection is attached to it, the
+    /// application holds no [`DocHandle`] for it, and nothing has touched it
+    /// for at least `idle_for`. Its pending storage writes are flushed first.
+    /// It is loaded again from storage the next time a peer or
+    /// [`Repo::find`] asks for it; requests arriving while it unloads are
+    /// answered by the reloaded document.
+    ///
+    /// Without [`RepoBuilder::with_lazy_incoming_attachment`] every connection
+    /// is attached to every loaded document, so documents are only unloaded
+    /// while no peer is connected at all. Call this periodically (e.g. every
+    /// minute from a timer task).
+    pub fn unload_idle(&self, idle_for: std::time::Duration) -> Result<(), Stopped> {
+        let mut inner = self.inner.lock().unwrap();
+        if inner.stopping {
+            return Err(Stopped);
+        }
+        let pinned = inner
+            .actors
+            .iter()
+            .filter(|(_, actor)| actor.doc.is_shared())
+            .map(|(actor_id, _)| *actor_id)
+            .collect();
+        inner.handle_event(HubEvent::unload_idle(idle_for, pinned));
+        Ok(())
+    }
+
     /// Stop the `Samod` instance.
     ///
     /// This will wait until all storage tasks have completed before stopping all
@@ -1019,7 +1063,21 @@ impl Inner {
             connections_count,
             documents_count,
             search_state_updates,
+            terminated_actors,
         } = self.hub.handle_event(&mut self.rng, now, event);
+
+        // Actors the hub has forgotten (unloaded when idle, or stopped):
+        // drop our handle and task sender so the document is freed.
+        for actor_id in terminated_actors {
+            self.actors.remove(&actor_id);
+            match &mut self.doc_runner {
+                DocRunner::Async { task_senders, .. } => {
+                    task_senders.remove(&actor_id);
+                }
+                #[cfg(feature = "threadpool")]
+                DocRunner::Threadpool(_) => {}
+            }
+        }
 
         for spawn_args in spawn_actors {
             self.spawn_actor(spawn_args);
@@ -1402,10 +1460,12 @@ impl TaskSetup {
         peer_id: Option<PeerId>,
         concurrency: ConcurrencyConfig,
         observer: Option<Arc<dyn observer::RepoObserver>>,
+        lazy_incoming_attachment: bool,
     ) -> TaskSetup {
         let mut rng = rand::rngs::StdRng::from_rng(&mut rand::rng());
         let peer_id = peer_id.unwrap_or_else(|| PeerId::new_with_rng(&mut rng));
-        let hub = load_hub(storage.clone(), Hub::load(peer_id.clone())).await;
+        let mut hub = load_hub(storage.clone(), Hub::load(peer_id.clone())).await;
+        hub.set_lazy_incoming_attachment(lazy_incoming_attachment);
 
         let (tx_storage, rx_storage) = unbounded::channel();
         let tx_io_for_tick = tx_storage.clone();

@@ -134,6 +134,20 @@ impl Hub {
         self.state.is_connected_to(peer_id)
     }
 
+    /// Attach connections we accepted (listener-owned) only to the documents
+    /// their peer sends messages for, instead of to every loaded document.
+    ///
+    /// This makes the cost of a connection proportional to the documents it
+    /// uses rather than to the documents the repo holds, and lets documents
+    /// no peer uses be unloaded. Documents are then never announced or
+    /// requested on incoming connections, so use it only where the share
+    /// policy never announces to them (e.g. a sync server whose clients
+    /// request documents by ID). Dialed connections are still attached to
+    /// every document. Off by default.
+    pub fn set_lazy_incoming_attachment(&mut self, lazy: bool) {
+        self.state.set_lazy_incoming(lazy);
+    }
+
     pub fn is_stopped(&self) -> bool {
         self.state.run_state() == RunState::Stopped
     }

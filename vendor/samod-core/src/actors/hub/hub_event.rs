@@ -208,6 +208,25 @@ impl HubEvent {
         }
     }
 
+    /// Unload idle documents.
+    ///
+    /// Every document actor that no connection is attached to, that is not
+    /// in `pinned` (e.g. documents the application holds a handle to), and
+    /// that has seen no activity for `idle_for` is asked to flush its pending
+    /// storage writes and terminate. Each actor that has terminated is
+    /// reported in [`HubResults::terminated_actors`](super::HubResults), after
+    /// which the caller should drop it. A later request for the document
+    /// loads it again from storage; requests that arrive while it is
+    /// unloading are deferred and replayed on the new actor.
+    pub fn unload_idle(
+        idle_for: std::time::Duration,
+        pinned: std::collections::HashSet<DocumentActorId>,
+    ) -> HubEvent {
+        HubEvent {
+            payload: HubEventPayload::Input(HubInput::UnloadIdle { idle_for, pinned }),
+        }
+    }
+
     pub fn stop() -> HubEvent {
         HubEvent {
             payload: HubEventPayload::Input(HubInput::Stop),
@@ -253,6 +272,7 @@ impl HubEvent {
                 HubInput::DialFailed { .. } => "dial_failed",
                 HubInput::RemoveDialer { .. } => "remove_dialer",
                 HubInput::RemoveListener { .. } => "remove_listener",
+                HubInput::UnloadIdle { .. } => "unload_idle",
             },
         }
     }

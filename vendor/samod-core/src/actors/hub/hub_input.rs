@@ -65,5 +65,11 @@ pub(crate) enum HubInput {
     RemoveListener {
         listener_id: ListenerId,
     },
+    /// Unload documents that no connection is attached to, that are not in
+    /// `pinned`, and that have been idle for at least `idle_for`.
+    UnloadIdle {
+        idle_for: std::time::Duration,
+        pinned: std::collections::HashSet<DocumentActorId>,
+    },
     Stop,
 }

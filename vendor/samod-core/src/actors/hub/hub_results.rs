@@ -64,6 +64,11 @@ pub struct HubResults {
     /// Each entry contains the document ID and the DocSearch that should be
     /// forwarded to any search stream subscribers.
     pub search_state_updates: Vec<(DocumentId, DocSearch)>,
+
+    /// Document actors that have terminated (after an idle unload or a stop)
+    /// and been forgotten by the hub. The caller should drop its handles to
+    /// them; no further messages will be addressed to them.
+    pub terminated_actors: Vec<DocumentActorId>,
 }
 
 impl HubResults {

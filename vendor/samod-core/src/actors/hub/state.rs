@@ -1,4 +1,5 @@
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
 
 use crate::{
     ConnectionId, DialerId, DocSearch, DocumentActorId, DocumentId, ListenerId, PeerId, StorageId,
@@ -25,6 +26,7 @@ use crate::{
 
 mod actor_info;
 pub(crate) use actor_info::ActorInfo;
+use actor_info::Deferred;
 use automerge::Automerge;
 
 use super::{CommandId, CommandResult, RunState, connection::Connection};
@@ -63,6 +65,20 @@ pub(crate) struct State {
     listeners: HashMap<ListenerId, ListenerState>,
 
     searches: Searches,
+
+    /// The actors each connection is attached to (the inverse of
+    /// `ActorInfo::connections`), so a closing connection touches only those.
+    conn_actors: HashMap<ConnectionId, HashSet<DocumentActorId>>,
+
+    /// Actors whose search phase changed since the last search state update.
+    search_dirty: HashSet<DocumentActorId>,
+
+    /// When true, connections we accepted (listener-owned) are attached to a
+    /// document only once the remote peer sends a message for it. When false
+    /// (upstream behaviour) every established connection is attached to every
+    /// loaded document, which is needed to announce documents to, or request
+    /// them from, peers that never asked.
+    lazy_incoming: bool,
 }
 
 impl State {
@@ -83,7 +99,14 @@ impl State {
             dialers: HashMap::new(),
             listeners: HashMap::new(),
             searches: Searches::new(),
+            search_dirty: HashSet::new(),
+            conn_actors: HashMap::new(),
+            lazy_incoming: false,
         }
+    }
+
+    pub(crate) fn set_lazy_incoming(&mut self, lazy: bool) {
+        self.lazy_incoming = lazy;
     }
 
     /// Returns the current storage ID if it has been loaded.
@@ -160,20 +183,51 @@ impl State {
         results.emit_io_action(HubIoAction::Disconnect {
             connection_id: *connection_id,
         });
+        let actors = self.conn_actors.remove(connection_id).unwrap_or_default();
         if notify_doc_actors {
-            self.notify_doc_actors_of_removed_connection(results, *connection_id);
+            self.notify_doc_actors_of_removed_connection(results, *connection_id, actors);
         }
         Some(conn)
     }
 
-    pub(crate) fn add_document_to_connection(
+    /// Whether an established connection is attached to every document
+    /// (rather than only to those its peer asks for).
+    fn attaches_eagerly(&self, conn: &Connection) -> bool {
+        !self.lazy_incoming || matches!(conn.owner(), ConnectionOwner::Dialer(_))
+    }
+
+    /// Tell an actor about an established connection, once.
+    fn attach(
         &mut self,
-        connection_id: &ConnectionId,
-        document_id: DocumentId,
+        out: &mut HubResults,
+        actor_id: DocumentActorId,
+        connection_id: ConnectionId,
     ) {
-        if let Some(connection) = self.connections.get_mut(connection_id) {
-            connection.add_document(document_id);
+        let Some(actor) = self.actors.get_mut(&actor_id) else {
+            return;
+        };
+        if actor.connections.contains(&connection_id) {
+            return;
         }
+        let Some(conn) = self.connections.get_mut(&connection_id) else {
+            return;
+        };
+        let Some(peer_id) = conn.remote_peer_id().cloned() else {
+            return;
+        };
+        actor.connections.insert(connection_id);
+        conn.add_document(actor.document_id.clone());
+        self.conn_actors
+            .entry(connection_id)
+            .or_default()
+            .insert(actor_id);
+        out.send_to_doc_actor(
+            actor_id,
+            HubToDocMsgPayload::NewConnection {
+                connection_id,
+                peer_id,
+            },
+        );
     }
 
     /// Get the peer ID for this samod instance
@@ -249,8 +303,9 @@ impl State {
         &mut self,
         actor_id: DocumentActorId,
         document_id: DocumentId,
+        now: UnixTimestamp,
     ) {
-        let handle = ActorInfo::new_with_id(actor_id, document_id.clone());
+        let handle = ActorInfo::new_with_id(actor_id, document_id.clone(), now);
         self.actors.insert(actor_id, handle);
         self.document_to_actor.insert(document_id, actor_id);
     }
@@ -285,40 +340,12 @@ impl State {
             return;
         };
         actor_info.search_phase = new_phase.clone();
+        self.search_dirty.insert(actor_id);
         let doc_id = actor_info.document_id.clone();
         if new_phase == DocSearchPhase::Ready {
             self.pending_commands
                 .resolve_pending_create(actor_id, &doc_id);
         }
-    }
-
-    pub(crate) fn ensure_connections(&mut self) -> Vec<(DocumentActorId, ConnectionId, PeerId)> {
-        let mut to_connect = Vec::new();
-        for (conn_id, conn) in &mut self.connections {
-            if let Some(established) = conn.established_connection_mut() {
-                for (doc_id, doc_actor) in &self.document_to_actor {
-                    if !established.document_subscriptions().contains_key(doc_id) {
-                        to_connect.push((
-                            established.remote_peer_id().clone(),
-                            *conn_id,
-                            doc_id.clone(),
-                            doc_actor,
-                        ));
-                        established.add_document_subscription(doc_id.clone());
-                    }
-                }
-            }
-        }
-
-        let mut result = Vec::new();
-
-        for (peer_id, conn_id, doc_id, actor) in to_connect {
-            let conn = self.connections.get_mut(&conn_id).unwrap();
-            conn.add_document(doc_id);
-            result.push((*actor, conn_id, peer_id));
-        }
-
-        result
     }
 
     pub(crate) fn update_peer_states(
@@ -484,7 +511,7 @@ impl State {
                         }
                         DocToHubMsgPayload::Terminated => {
                             tracing::debug!(?actor_id, "document actor terminated");
-                            self.actors.remove(&actor_id);
+                            self.handle_actor_terminated(now, results, actor_id);
                         }
                     },
                     HubInput::ConnectionLost { connection_id } => {
@@ -537,6 +564,11 @@ impl State {
                     HubInput::RemoveListener { listener_id } => {
                         self.handle_remove_listener(results, listener_id);
                     }
+                    HubInput::UnloadIdle { idle_for, pinned } => {
+                        if self.run_state == RunState::Running {
+                            self.handle_unload_idle(now, results, idle_for, &pinned);
+                        }
+                    }
                 }
             }
         }
@@ -547,18 +579,10 @@ impl State {
             self.handle_connection_lost(rng, now, results, conn_id);
         }
 
-        // Now ensure that every connection is connected to every document
-        if self.run_state == RunState::Running {
-            for (actor_id, conn_id, peer_id) in self.ensure_connections() {
-                results.send_to_doc_actor(
-                    actor_id,
-                    HubToDocMsgPayload::NewConnection {
-                        connection_id: conn_id,
-                        peer_id,
-                    },
-                );
-            }
-        }
+        // Connections are attached to documents incrementally, where the
+        // events happen (handshake completed, document message received,
+        // actor spawned), instead of walking every connection x every
+        // document after every event.
         let conns = self.connections.len();
         let docs = self.document_to_actor.len();
         tracing::trace!(
@@ -619,11 +643,11 @@ impl State {
             }
             Command::ActorReady { document_id: _ } => Some(CommandResult::ActorReady),
             Command::CreateDocument { content } => {
-                self.handle_create_document(rng, out, command_id, *content);
+                self.handle_create_document(now, rng, out, command_id, *content);
                 None
             }
             Command::SearchForDoc { document_id } => {
-                self.handle_search_for_doc(out, command_id, document_id)
+                self.handle_search_for_doc(now, out, command_id, document_id)
             }
         }
     }
@@ -687,7 +711,22 @@ impl State {
                         connection_id,
                         owner,
                         peer_info: peer_info.clone(),
-                    })
+                    });
+                    let eager = self
+                        .connections
+                        .get(&connection_id)
+                        .is_some_and(|conn| self.attaches_eagerly(conn));
+                    if eager && self.run_state == RunState::Running {
+                        let actor_ids: Vec<_> = self
+                            .actors
+                            .values()
+                            .filter(|a| a.unloading.is_none())
+                            .map(|a| a.actor_id)
+                            .collect();
+                        for actor_id in actor_ids {
+                            self.attach(out, actor_id, connection_id);
+                        }
+                    }
                 }
                 ReceiveEvent::SyncMessage {
                     doc_id,
@@ -752,9 +791,18 @@ impl State {
 
         // Ensure there's a document actor for this document
         if let Some(existing_actor) = self.find_actor_for_document(&doc_id) {
+            let actor_id = existing_actor.actor_id;
+            if let Some(actor) = self.actors.get_mut(&actor_id) {
+                actor.last_active = now;
+                if let Some(deferred) = &mut actor.unloading {
+                    deferred.messages.push((connection_id, msg));
+                    return;
+                }
+            }
+            self.attach(out, actor_id, connection_id);
             // Forward the request to the document actor
             out.send_to_doc_actor(
-                existing_actor.actor_id,
+                actor_id,
                 HubToDocMsgPayload::HandleDocMessage {
                     connection_id,
                     message: msg,
@@ -762,13 +810,14 @@ impl State {
                 },
             );
         } else {
-            self.spawn_actor(out, doc_id, None, Some((connection_id, msg)));
+            self.spawn_actor(now, out, doc_id, None, Some((connection_id, msg)));
         }
     }
 
     #[tracing::instrument(skip(self, init_doc, rng), fields(command_id = %command_id))]
     fn handle_create_document<R: rand::Rng>(
         &mut self,
+        now: UnixTimestamp,
         rng: &mut R,
         out: &mut HubResults,
         command_id: CommandId,
@@ -779,7 +828,7 @@ impl State {
 
         tracing::debug!(%document_id, "creating new document");
 
-        let actor_id = self.spawn_actor(out, document_id, Some(init_doc), None);
+        let actor_id = self.spawn_actor(now, out, document_id, Some(init_doc), None);
         self.searches.add_search(actor_id, DocSearchPhase::Ready);
 
         // Queue command for completion when actor reports ready
@@ -790,6 +839,7 @@ impl State {
     #[tracing::instrument(skip(self, out), fields(document_id = %document_id))]
     fn handle_search_for_doc(
         &mut self,
+        now: UnixTimestamp,
         out: &mut HubResults,
         command_id: CommandId,
         document_id: DocumentId,
@@ -798,10 +848,19 @@ impl State {
 
         let actor_id = if let Some(existing) = self.find_actor_for_document(&document_id) {
             tracing::trace!(actor_id=%existing.actor_id, status=?existing.search_phase, "found existing actor for document");
-            existing.actor_id
+            let actor_id = existing.actor_id;
+            if let Some(actor) = self.actors.get_mut(&actor_id) {
+                actor.last_active = now;
+                if let Some(deferred) = &mut actor.unloading {
+                    // Answered by a fresh actor once this one has terminated.
+                    deferred.searches.push(command_id);
+                    return None;
+                }
+            }
+            actor_id
         } else {
             tracing::trace!("no existing actor found for document, spawning new actor");
-            self.spawn_actor(out, document_id, None, None)
+            self.spawn_actor(now, out, document_id, None, None)
         };
 
         // Return a synchronous snapshot of the current search state. Subsequent
@@ -826,12 +885,102 @@ impl State {
         &mut self,
         out: &mut HubResults,
         connection_id: crate::ConnectionId,
+        actors: HashSet<DocumentActorId>,
     ) {
-        for actor_info in self.document_actors() {
+        let now = UnixTimestamp::now();
+        for actor_id in actors {
+            let Some(actor) = self.actors.get_mut(&actor_id) else {
+                continue;
+            };
+            if actor.connections.remove(&connection_id) {
+                // The idle period starts when the last peer leaves.
+                actor.last_active = now;
+                out.send_to_doc_actor(
+                    actor_id,
+                    HubToDocMsgPayload::ConnectionClosed { connection_id },
+                );
+            }
+        }
+    }
+
+    /// Ask every actor that no peer is attached to, that the application does
+    /// not hold (`pinned`), and that has been idle for `idle_for`, to flush
+    /// and terminate. Returns nothing: terminated actors are reported in
+    /// [`HubResults::terminated_actors`] once they have flushed.
+    fn handle_unload_idle(
+        &mut self,
+        now: UnixTimestamp,
+        out: &mut HubResults,
+        idle_for: Duration,
+        pinned: &HashSet<DocumentActorId>,
+    ) {
+        for actor in self.actors.values_mut() {
+            let idle = now >= actor.last_active && now - actor.last_active >= idle_for;
+            if actor.unloading.is_none()
+                && actor.connections.is_empty()
+                && idle
+                && !pinned.contains(&actor.actor_id)
+                && !self.pending_commands.has_pending_create(actor.actor_id)
+            {
+                tracing::debug!(document_id=%actor.document_id, "unloading idle document");
+                actor.unloading = Some(Deferred::default());
+                out.send_to_doc_actor(actor.actor_id, HubToDocMsgPayload::Terminate);
+            }
+        }
+    }
+
+    /// Forget a terminated actor. If work for its document arrived while it
+    /// was unloading, start a fresh actor (which loads from storage) and
+    /// replay that work in arrival order.
+    fn handle_actor_terminated(
+        &mut self,
+        now: UnixTimestamp,
+        out: &mut HubResults,
+        actor_id: DocumentActorId,
+    ) {
+        let Some(info) = self.actors.remove(&actor_id) else {
+            return;
+        };
+        out.terminated_actors.push(actor_id);
+        self.search_dirty.remove(&actor_id);
+        self.searches.phases.remove(&actor_id);
+        if self.document_to_actor.get(&info.document_id) == Some(&actor_id) {
+            self.document_to_actor.remove(&info.document_id);
+        }
+        for conn_id in &info.connections {
+            if let Some(conn) = self.connections.get_mut(conn_id) {
+                conn.remove_document(&info.document_id);
+            }
+            if let Some(actors) = self.conn_actors.get_mut(conn_id) {
+                actors.remove(&actor_id);
+            }
+        }
+        let Some(deferred) = info.unloading else {
+            return;
+        };
+        if deferred.is_empty() || self.run_state != RunState::Running {
+            return;
+        }
+        let mut messages = deferred.messages.into_iter();
+        let first = messages.next();
+        let new_actor = self.spawn_actor(now, out, info.document_id.clone(), None, first);
+        for (connection_id, msg) in messages {
+            self.attach(out, new_actor, connection_id);
             out.send_to_doc_actor(
-                actor_info.actor_id,
-                HubToDocMsgPayload::ConnectionClosed { connection_id },
+                new_actor,
+                HubToDocMsgPayload::HandleDocMessage {
+                    connection_id,
+                    message: msg,
+                    received_at: now,
+                },
             );
+        }
+        for command_id in deferred.searches {
+            if let Some(result) =
+                self.handle_search_for_doc(now, out, command_id, info.document_id.clone())
+            {
+                out.completed_commands.insert(command_id, result);
+            }
         }
     }
 
@@ -873,6 +1022,7 @@ impl State {
 
     fn spawn_actor(
         &mut self,
+        now: UnixTimestamp,
         out: &mut HubResults,
         document_id: DocumentId,
         initial_doc: Option<Automerge>,
@@ -882,22 +1032,38 @@ impl State {
         let actor_id = DocumentActorId::new();
 
         // Create the actor and initialize it
-        self.add_document_actor(actor_id, document_id.clone());
+        self.add_document_actor(actor_id, document_id.clone(), now);
+        self.search_dirty.insert(actor_id);
 
+        // Eagerly attached connections, plus the connection whose message
+        // caused this spawn.
         let mut initial_connections: HashMap<ConnectionId, (PeerId, Option<DocMessage>)> = self
-            .established_peers()
+            .connections
             .iter()
-            .map(|(c, p)| (*c, (p.clone(), None)))
+            .filter(|(_, conn)| self.attaches_eagerly(conn))
+            .filter_map(|(c, conn)| conn.remote_peer_id().map(|p| (*c, (p.clone(), None))))
             .collect();
 
-        for conn in initial_connections.keys() {
-            self.add_document_to_connection(conn, document_id.clone());
+        if let Some((conn_id, msg)) = from_sync_msg
+            && let Some(peer_id) = self
+                .connections
+                .get(&conn_id)
+                .and_then(|c| c.remote_peer_id().cloned())
+        {
+            initial_connections.insert(conn_id, (peer_id, Some(msg)));
         }
 
-        if let Some((conn_id, msg)) = from_sync_msg
-            && let Some((_, sync_msg)) = initial_connections.get_mut(&conn_id)
-        {
-            *sync_msg = Some(msg);
+        for conn_id in initial_connections.keys() {
+            if let Some(conn) = self.connections.get_mut(conn_id) {
+                conn.add_document(document_id.clone());
+            }
+            self.conn_actors
+                .entry(*conn_id)
+                .or_default()
+                .insert(actor_id);
+        }
+        if let Some(actor) = self.actors.get_mut(&actor_id) {
+            actor.connections = initial_connections.keys().copied().collect();
         }
 
         out.emit_spawn_actor(SpawnArgs {
@@ -1303,7 +1469,10 @@ impl State {
     }
 
     fn emit_search_state_updates(&mut self, results: &mut HubResults) {
-        let updates = self.searches.pop_state_updates(&self.actors, &self.dialers);
+        let dirty = std::mem::take(&mut self.search_dirty);
+        let updates = self
+            .searches
+            .pop_state_updates(&self.actors, &self.dialers, &dirty);
         if updates.is_empty() {
             return;
         }

@@ -337,12 +337,6 @@ impl Connection {
     }
 
     /// Get the established connection if in established phase.
-    pub(crate) fn established_connection_mut(&mut self) -> Option<&mut EstablishedConnection> {
-        match &mut self.phase {
-            ConnectionPhase::Established(conn) => Some(conn),
-            _ => None,
-        }
-    }
 
     /// Get the remote peer ID if established.
     pub(crate) fn remote_peer_id(&self) -> Option<&PeerId> {
@@ -363,6 +357,18 @@ impl Connection {
         established
             .document_subscriptions
             .insert(document_id.clone(), PeerDocState::empty());
+    }
+
+    /// Forget a document subscription (its actor was unloaded).
+    pub(crate) fn remove_document(&mut self, document_id: &DocumentId) {
+        if let ConnectionPhase::Established(established) = &mut self.phase
+            && established
+                .document_subscriptions
+                .remove(document_id)
+                .is_some()
+        {
+            self.dirty = true;
+        }
     }
 
     pub(crate) fn update_peer_state(&mut self, document_id: &DocumentId, state: PeerDocState) {

@@ -32,9 +32,4 @@ impl EstablishedConnection {
     pub(crate) fn document_subscriptions(&self) -> &HashMap<DocumentId, PeerDocState> {
         &self.document_subscriptions
     }
-
-    pub fn add_document_subscription(&mut self, document_id: DocumentId) {
-        self.document_subscriptions
-            .insert(document_id, PeerDocState::empty());
-    }
 }

@@ -18,6 +18,10 @@ impl PendingCommands {
         }
     }
 
+    pub(super) fn has_pending_create(&self, actor_id: DocumentActorId) -> bool {
+        self.pending_create_commands.contains_key(&actor_id)
+    }
+
     pub(super) fn add_pending_create_command(
         &mut self,
         actor_id: DocumentActorId,

@@ -1,4 +1,4 @@
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use crate::{
     DialerId, DocSearchPhase, DocumentActorId,
@@ -29,6 +29,7 @@ impl Searches {
         &mut self,
         actors: &HashMap<DocumentActorId, ActorInfo>,
         dialers: &HashMap<DialerId, DialerState>,
+        dirty: &HashSet<DocumentActorId>,
     ) -> HashMap<DocumentActorId, DocSearchPhase> {
         let new_dialer_state = dialers
             .iter()
@@ -38,7 +39,16 @@ impl Searches {
         self.last_dialers = new_dialer_state;
 
         let mut result = HashMap::new();
-        for (actor_id, actor) in actors {
+        // Only actors whose phase changed can differ from the last update,
+        // unless a dialer changed (which changes every search's pending
+        // connections). Walking every actor on every hub event made the hub's
+        // cost grow with the number of loaded documents.
+        let changed: Box<dyn Iterator<Item = (&DocumentActorId, &ActorInfo)>> = if dialers_changed {
+            Box::new(actors.iter())
+        } else {
+            Box::new(dirty.iter().filter_map(|id| actors.get_key_value(id)))
+        };
+        for (actor_id, actor) in changed {
             let last_phase = self.phases.get(actor_id);
             if last_phase != Some(&actor.search_phase) || dialers_changed {
                 result.insert(*actor_id, actor.search_phase.clone());

@@ -1,0 +1,102 @@
+//! Change 2 (vendor/README.md): documents no peer uses can be unloaded, and
+//! come back from storage with nothing lost.
+mod support;
+
+use std::time::Duration;
+
+use samod_core::ShareConfig;
+use support::{Net, doc_with, get, put};
+
+const SERVER_POLICY: ShareConfig = ShareConfig::read_write().with_announce(false);
+const CLIENT_POLICY: ShareConfig = ShareConfig::read_write().with_announce(true);
+
+fn lazy_server(net: &mut Net) -> usize {
+    let server = net.add_peer("server", SERVER_POLICY);
+    net.peer_mut(server).hub.set_lazy_incoming_attachment(true);
+    server
+}
+
+#[test]
+fn idle_document_is_unloaded_and_reloads_with_nothing_lost() {
+    let mut net = Net::new();
+    let server = lazy_server(&mut net);
+    let alice = net.add_peer("alice", CLIENT_POLICY);
+    let (alice_conn, _) = net.connect(alice, server);
+    let doc = net.create_doc(alice, doc_with("note", "one"));
+    net.change(alice, &doc, |d| put(d, "note", "two"));
+    let heads = net.peer(alice).heads(&doc);
+    assert_eq!(net.peer(server).heads(&doc), heads);
+
+    net.drop_connection(alice, alice_conn);
+    net.unload_idle(server, Duration::ZERO);
+    assert!(
+        net.peer(server).doc(&doc).is_none(),
+        "document still loaded"
+    );
+    assert_eq!(net.peer(server).terminated.len(), 1);
+    assert_eq!(net.peer(server).hub.connections().len(), 0);
+
+    let bob = net.add_peer("bob", CLIENT_POLICY);
+    net.connect(bob, server);
+    net.find(bob, &doc);
+    assert_eq!(net.peer(server).heads(&doc), heads);
+    assert_eq!(net.peer(bob).heads(&doc), heads);
+    assert_eq!(
+        get(net.peer(bob).doc(&doc).unwrap(), "note").as_deref(),
+        Some("two")
+    );
+}
+
+#[test]
+fn document_a_peer_uses_or_that_is_recent_is_not_unloaded() {
+    let mut net = Net::new();
+    let server = lazy_server(&mut net);
+    let alice = net.add_peer("alice", CLIENT_POLICY);
+    let (alice_conn, _) = net.connect(alice, server);
+    let doc = net.create_doc(alice, doc_with("note", "one"));
+
+    net.unload_idle(server, Duration::ZERO);
+    assert!(
+        net.peer(server).doc(&doc).is_some(),
+        "unloaded while in use"
+    );
+
+    net.drop_connection(alice, alice_conn);
+    net.unload_idle(server, Duration::from_secs(3600));
+    assert!(
+        net.peer(server).doc(&doc).is_some(),
+        "unloaded before idle period"
+    );
+}
+
+#[test]
+fn request_arriving_while_unloading_is_answered_after_reload() {
+    let mut net = Net::new();
+    let server = lazy_server(&mut net);
+    let alice = net.add_peer("alice", CLIENT_POLICY);
+    let (alice_conn, _) = net.connect(alice, server);
+    let doc = net.create_doc(alice, doc_with("note", "one"));
+
+    // The last write is still in flight when the unload starts, so the actor
+    // has to flush before it can terminate.
+    net.peer_mut(server).hold_puts = true;
+    net.change(alice, &doc, |d| put(d, "note", "two"));
+    let heads = net.peer(alice).heads(&doc);
+    net.drop_connection(alice, alice_conn);
+    net.unload_idle(server, Duration::ZERO);
+    assert!(net.peer(server).held_put_count() > 0);
+    assert!(
+        net.peer(server).terminated.is_empty(),
+        "terminated before flushing"
+    );
+
+    let bob = net.add_peer("bob", CLIENT_POLICY);
+    net.connect(bob, server);
+    net.find(bob, &doc);
+    net.peer_mut(server).hold_puts = false;
+    net.release_puts(server);
+
+    assert_eq!(net.peer(server).terminated.len(), 1);
+    assert_eq!(net.peer(server).heads(&doc), heads);
+    assert_eq!(net.peer(bob).heads(&doc), heads);
+}
