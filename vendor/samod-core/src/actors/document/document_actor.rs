@@ -430,9 +430,17 @@ impl DocumentActor {
             self.phase = Phase::Ready(Ready::new());
         }
         self.enqueue_share_policy_checks(out);
-        self.generate_sync_messages(now, out);
+        // Write new changes first, and tell peers about our state only once
+        // every write has completed: a sync message carries our heads, and a
+        // peer takes heads that include its change as the acknowledgement
+        // that we have it. Sending before the put completed would let a crash
+        // lose a change the peer believes is safe (and then never resends).
+        // Messages are generated on the step in which the last put completes.
         self.on_disk_state
             .save_new_changes(out, &self.document_id, &self.doc);
+        if self.on_disk_state.is_flushed() {
+            self.generate_sync_messages(now, out);
+        }
         out.io_tasks.extend(
             self.load_state
                 .step()
@@ -598,6 +606,8 @@ impl DocumentActor {
                 tracing::warn!(err=?e, %key, "error loading incremental chunk");
             }
         }
+        // What we just loaded is on disk; don't write it again.
+        self.on_disk_state.mark_saved(self.doc.get_heads());
 
         if let Phase::Loading(loading) = &mut self.phase {
             let pending_sync_messages = loading.take_pending_sync_messages();

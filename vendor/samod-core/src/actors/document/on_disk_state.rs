@@ -89,6 +89,12 @@ impl OnDiskState {
         self.last_saved_heads = Some(doc.get_heads());
     }
 
+    /// Record that the document up to `heads` is already in storage (it was
+    /// just loaded from there), so it is not written again.
+    pub(super) fn mark_saved(&mut self, heads: Vec<automerge::ChangeHash>) {
+        self.last_saved_heads = Some(heads);
+    }
+
     pub(super) fn is_flushed(&self) -> bool {
         self.running_puts.is_empty()
     }

@@ -50,12 +50,26 @@ fn regrant_after_dropping_a_modern_peers_first_reply_converges() {
     };
     for grant in [ShareConfig::read_only(), ShareConfig::read_write()] {
         let (mut actor, _, conn, initial) = new_actor(true, None);
-        actor
+        let changed = actor
             .with_document(UnixTimestamp::now(), |doc| {
                 doc.transact::<_, _, automerge::AutomergeError>(|tx| tx.put(ROOT, "local", true))
                     .unwrap();
             })
             .unwrap();
+        // Sync messages wait for the local change to be stored.
+        for task in changed.actor_result.io_tasks {
+            if let DocumentIoTask::Storage(crate::io::StorageTask::Put { .. }) = task.action {
+                actor
+                    .handle_io_complete(
+                        UnixTimestamp::now(),
+                        IoResult {
+                            task_id: task.task_id,
+                            payload: DocumentIoResult::Storage(crate::io::StorageResult::Put),
+                        },
+                    )
+                    .unwrap();
+            }
+        }
         let initial = complete_policy(&mut actor, initial, ShareConfig::read_only());
         let mut initial = messages(initial);
         assert_eq!(initial.len(), 1);
