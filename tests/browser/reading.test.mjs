@@ -71,14 +71,14 @@ test("library and article: render, accessibility, themes, RTL, text size, readin
       await waitForArticleFromDoc(page);
       const size = () => page.locator(".body p").first().evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
       const before = await size();
-      await page.getByText("Display").click();
+      await page.locator("details.display > summary").click();
       await page.getByRole("radio", { name: "Sepia" }).check();
       await page.getByRole("button", { name: "Larger" }).click();
       assert.equal(await page.evaluate(() => document.documentElement.dataset.theme), "sepia");
       assert.ok((await size()) > before, "larger text");
       assert.deepEqual(await axe(page), [], "axe in sepia with the display panel open");
       await screenshot(page, "article-sepia-display");
-      await page.getByText("Display").click();
+      await page.locator("details.display > summary").click();
 
       // Scroll two thirds down, wait until that position is stored, reload:
       // the article opens at the same place.
