@@ -2,7 +2,7 @@
  * The always-visible header controls: the sync status and the display
  * settings (text size, theme). Part of the small entry chunk.
  */
-import { useState } from "preact/hooks";
+import { useEffect, useState } from "preact/hooks";
 import { formatSince } from "./format";
 import { applySettings, saveSettings, SIZES, step, THEMES, type Settings, type Theme } from "./settings";
 import { statusLabel } from "./status";
@@ -14,6 +14,14 @@ const THEME_NAMES: Record<Theme, string> = { system: "System", light: "Light", d
 export function Chrome({ store, initial }: { store: Store; initial: Settings }) {
   const s = useStore(store);
   const [settings, setSettings] = useState(initial);
+  // While offline, "last synced 5 min ago" must keep counting.
+  const [, tick] = useState(0);
+  const offline = s.sync === "offline" || s.sync === "pending" || s.sync === "starting";
+  useEffect(() => {
+    if (!offline) return;
+    const id = setInterval(() => tick((n) => n + 1), 30_000);
+    return () => clearInterval(id);
+  }, [offline]);
   const update = (next: Settings) => {
     setSettings(next);
     applySettings(next);
