@@ -5,7 +5,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  cleanup, launch, makeContent, makeDataDir, phone, plain, readArticles, screenshot, startServer,
+  axe, cleanup, launch, makeContent, makeDataDir, phone, plain, readArticles, screenshot, startServer,
   waitForArticleFromDoc, waitForLibraryFromDoc, waitForLibrarySaved, waitForServiceWorker, waitForSyncState,
   waitForText, watch,
 } from "./lib.mjs";
@@ -34,6 +34,7 @@ test("a phone reads every article offline after one visit", { timeout: 900_000 }
     await waitForLibraryFromDoc(page);
     await waitForSyncState(page, "offline");
     for (const a of articles) await waitForText(page, ".articles", a.title);
+    assert.deepEqual(await axe(page), [], "axe on the offline library (app shell)");
     await screenshot(page, "offline-library");
 
     for (const a of articles) {
