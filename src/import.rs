@@ -5,6 +5,14 @@
 //! notes URLs, so ids are stable across restarts. Its own URL is kept in
 //! `<data>/library-url`. Applying a file that did not change commits
 //! nothing, so a restart leaves every document's heads as they were.
+//!
+//! Start-up must stay fast with a thousand articles on a Raspberry Pi, and
+//! loading every document to compare it with its file is not. So a clean
+//! shutdown leaves `<data>/import-cache.json`: each file's SHA-256 as it
+//! was applied. The next start takes the cache (deleting it first, so a
+//! crash can never leave a stale one behind) and skips the documents of
+//! files whose hash did not change. After a crash there is no cache, and
+//! the import compares every document, which is slower but never wrong.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -12,12 +20,53 @@ use std::str::FromStr;
 
 use automerge::Automerge;
 use samod::{AutomergeUrl, DocHandle, DocumentId, Repo};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
 
 use crate::content::{self, ContentError, SourceArticle};
 use crate::schema::{SchemaError, article, library, notes};
 use crate::store;
 
 const LIBRARY_URL_FILE: &str = "library-url";
+const CACHE_FILE: &str = "import-cache.json";
+const CACHE_VERSION: u32 = 1;
+
+/// What a clean shutdown knows was applied: file hashes by slug.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct Applied {
+    version: u32,
+    library: String,
+    files: BTreeMap<String, String>,
+}
+
+impl Applied {
+    /// Writes the cache. Call only once every document change is on disk.
+    pub fn save(&self, data_dir: &Path) -> Result<(), ImportError> {
+        let json = serde_json::to_vec(self).unwrap_or_default();
+        store::write_atomic(&data_dir.join(CACHE_FILE), &json)?;
+        Ok(())
+    }
+}
+
+/// Reads and removes the cache left by the last clean shutdown.
+fn take_cache(data_dir: &Path) -> Option<Applied> {
+    let path = data_dir.join(CACHE_FILE);
+    let bytes = std::fs::read(&path).ok()?;
+    if let Err(e) = std::fs::remove_file(&path) {
+        // If it cannot be removed it must not be trusted either: a crash
+        // later would leave it describing documents that moved on.
+        tracing::warn!(path = %path.display(), error = %e, "cannot remove the import cache; ignoring it");
+        return None;
+    }
+    match serde_json::from_slice::<Applied>(&bytes) {
+        Ok(c) if c.version == CACHE_VERSION => Some(c),
+        _ => None,
+    }
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
@@ -96,15 +145,25 @@ pub struct Report {
     pub created: usize,
     pub updated: usize,
     pub withdrawn: usize,
+    /// Skipped because the cache says the documents already hold them.
+    pub unchanged: usize,
+    /// What to save as the cache once the documents are flushed.
+    pub applied: Applied,
 }
 
 /// Brings the documents in line with the files in `content_dir`.
 pub async fn run(repo: &Repo, data_dir: &Path, content_dir: &Path) -> Result<Report, ImportError> {
-    let loaded = content::read_dir(content_dir).map_err(|source| ImportError::ContentDir {
+    let cache = take_cache(data_dir);
+    let paths = content::list(content_dir).map_err(|source| ImportError::ContentDir {
         path: content_dir.to_path_buf(),
         source,
     })?;
     let library = open_library(repo, data_dir).await?;
+    let library_url = library.url().to_string();
+    let cached = cache
+        .filter(|c| c.library == library_url)
+        .map(|c| c.files)
+        .unwrap_or_default();
 
     let existing = library
         .with_document(|doc| library::entries(doc))
@@ -114,40 +173,68 @@ pub async fn run(repo: &Repo, data_dir: &Path, content_dir: &Path) -> Result<Rep
 
     let mut report = Report {
         catalog: Catalog {
-            library_url: library.url().to_string(),
+            library_url: library_url.clone(),
             library_id: Some(library.document_id().clone()),
             ..Catalog::default()
         },
-        errors: loaded.errors,
+        errors: Vec::new(),
         created: 0,
         updated: 0,
         withdrawn: 0,
+        unchanged: 0,
+        applied: Applied {
+            version: CACHE_VERSION,
+            library: library_url,
+            files: BTreeMap::new(),
+        },
     };
+    // Files that cannot be read keep their article as it was: a typo in
+    // one file must not withdraw it from every phone.
+    let mut broken: HashSet<String> = HashSet::new();
 
-    // Files whose front matter is broken keep their article as it was:
-    // a typo in one file must not withdraw it from every phone.
-    let broken: HashSet<String> = report
-        .errors
-        .iter()
-        .filter_map(|e| slug_of(&e.path))
-        .collect();
-
-    for src in &loaded.articles {
+    for path in paths {
+        let bytes = match content::read_file(&path) {
+            Ok(b) => b,
+            Err(e) => {
+                broken.extend(slug_of(&path));
+                report.errors.push(e);
+                continue;
+            }
+        };
+        let hash = sha256_hex(&bytes);
+        let Some(slug) = slug_of(&path) else { continue };
+        let unchanged = cached.get(&slug) == Some(&hash);
+        if unchanged && previous.get(&slug).is_some_and(|e| !e.withdrawn) {
+            if let Some(entry) = previous.remove(&slug) {
+                report.unchanged += 1;
+                report.applied.files.insert(slug.clone(), hash);
+                report.catalog.entries.insert(slug, entry);
+            }
+            continue;
+        }
+        let src = match content::parse_article(&path, &bytes) {
+            Ok(src) => src,
+            Err(e) => {
+                broken.insert(slug);
+                report.errors.push(e);
+                continue;
+            }
+        };
         let entry = match previous.remove(&src.slug) {
             Some(old) => {
-                let changed = update_article(repo, &old, src).await?;
-                if changed {
+                if update_article(repo, &old, &src).await? {
                     report.updated += 1;
                 }
-                entry_for(src, old.url, old.notes)
+                entry_for(&src, old.url, old.notes)
             }
             None => {
-                let (url, notes_url) = create_article(repo, src).await?;
+                let (url, notes_url) = create_article(repo, &src).await?;
                 report.created += 1;
-                entry_for(src, url, notes_url)
+                entry_for(&src, url, notes_url)
             }
         };
         upsert(&library, &entry)?;
+        report.applied.files.insert(src.slug.clone(), hash);
         report.catalog.entries.insert(entry.slug.clone(), entry);
     }
 

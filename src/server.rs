@@ -50,7 +50,7 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         .load()
         .await;
 
-    let report = import::run(&repo, &config.data, &config.content).await?;
+    let mut report = import::run(&repo, &config.data, &config.content).await?;
     for err in &report.errors {
         tracing::error!("{err}");
         eprintln!("content error: {err}");
@@ -61,11 +61,13 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         created = report.created,
         updated = report.updated,
         withdrawn = report.withdrawn,
+        unchanged = report.unchanged,
         errors = report.errors.len(),
         "content imported"
     );
+    let applied = std::mem::take(&mut report.applied);
     if let Ok(mut slot) = catalog.write() {
-        *slot = Arc::new(report.catalog);
+        *slot = Arc::new(std::mem::take(&mut report.catalog));
     }
 
     let acceptor = repo
@@ -95,14 +97,14 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
     println!("  health:   http://{addr}/healthz");
     println!("listening on http://{addr}");
 
-    let app = web::router(state).into_make_service_with_connect_info::<SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .map_err(ServerError::Serve)?;
+    web::listen::serve(listener, web::router(state), shutdown_signal()).await;
 
     tracing::info!("stopping: flushing documents to disk");
     repo.stop().await;
+    // Every document is on disk now, so the next start may trust this.
+    if let Err(e) = applied.save(&config.data) {
+        tracing::warn!(error = %e, "cannot save the import cache; the next start will be slower");
+    }
     tracing::info!("stopped");
     Ok(())
 }

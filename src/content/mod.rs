@@ -145,6 +145,14 @@ pub fn parse_article(path: &Path, bytes: &[u8]) -> Result<SourceArticle, Content
 /// Opens and parses one file, refusing anything that is not a regular file
 /// or is larger than [`MAX_FILE_BYTES`] without reading it whole.
 pub fn read_article(path: &Path) -> Result<SourceArticle, ContentError> {
+    let bytes = read_file(path)?;
+    parse_article(path, &bytes)
+}
+
+/// Reads one article file's bytes, refusing anything that is not a regular
+/// file, has a bad name, or is larger than [`MAX_FILE_BYTES`], without
+/// reading it whole.
+pub fn read_file(path: &Path) -> Result<Vec<u8>, ContentError> {
     let io = |e: std::io::Error| ContentError::new(path, None, format!("cannot read: {e}"));
     // Check the name first so a bad name is reported even for a huge file.
     slug_of(path)?;
@@ -161,14 +169,12 @@ pub fn read_article(path: &Path) -> Result<SourceArticle, ContentError> {
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(io)?;
-    parse_article(path, &bytes)
+    Ok(bytes)
 }
 
-/// Every `*.md` in `dir` (not recursive), sorted by slug. A bad file becomes
-/// an error in [`Loaded::errors`] and never stops the others. Hidden files
-/// (editor backups such as `.#x.md`) are skipped. Fails only if `dir` itself
-/// cannot be listed.
-pub fn read_dir(dir: &Path) -> std::io::Result<Loaded> {
+/// The article files in `dir`: every `*.md` (not recursive), sorted.
+/// Hidden files (editor backups such as `.#x.md`) are skipped.
+pub fn list(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
     let mut paths = Vec::new();
     for entry in std::fs::read_dir(dir)? {
         let path = entry?.path();
@@ -180,8 +186,16 @@ pub fn read_dir(dir: &Path) -> std::io::Result<Loaded> {
         }
     }
     paths.sort();
+    Ok(paths)
+}
+
+/// Every `*.md` in `dir` (not recursive), sorted by slug. A bad file becomes
+/// an error in [`Loaded::errors`] and never stops the others. Hidden files
+/// (editor backups such as `.#x.md`) are skipped. Fails only if `dir` itself
+/// cannot be listed.
+pub fn read_dir(dir: &Path) -> std::io::Result<Loaded> {
     let mut loaded = Loaded::default();
-    for path in paths {
+    for path in list(dir)? {
         match read_article(&path) {
             Ok(article) => loaded.articles.push(article),
             Err(e) => loaded.errors.push(e),
