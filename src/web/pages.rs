@@ -138,7 +138,7 @@ pub async fn article(State(state): State<AppState>, Path(slug): Path<String>) ->
 fn byline(author: &str, published: &str, words: u64) -> String {
     let mut parts = Vec::new();
     if !author.is_empty() {
-        parts.push(escape(author));
+        parts.push(format!("<bdi>{}</bdi>", escape(author)));
     }
     if !published.is_empty() {
         parts.push(format!(
@@ -148,7 +148,8 @@ fn byline(author: &str, published: &str, words: u64) -> String {
     }
     // 200 words a minute: a slow, careful reader, often in a second language.
     let minutes = words.div_ceil(200).max(1);
-    parts.push(format!("{minutes} min read"));
+    // <bdi> keeps "7 min read" in order inside a right-to-left byline.
+    parts.push(format!("<bdi>{minutes} min read</bdi>"));
     parts.join(" · ")
 }
 
