@@ -5,6 +5,7 @@
 pub mod cli;
 pub mod content;
 pub mod import;
+pub mod memory;
 pub mod render;
 pub mod schema;
 pub mod server;

@@ -66,6 +66,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 }
 
 fn serve(args: glosa::cli::ServeArgs, data: std::path::PathBuf) -> anyhow::Result<ExitCode> {
+    glosa::memory::tune();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

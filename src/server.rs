@@ -4,11 +4,13 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use samod::{PeerId, Repo};
 use tokio::net::TcpListener;
 
 use crate::import::{self, Catalog, ImportError};
+use crate::memory;
 use crate::schema;
 use crate::store::{Store, StoreError};
 use crate::sync::Policy;
@@ -47,6 +49,9 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         .with_storage(quota.clone())
         .with_peer_id(PeerId::from("glosa-server"))
         .with_share_policy(Policy::new(catalog.clone(), store.clone(), quota.full()))
+        // We never announce, so a phone's connection needs only the
+        // documents it asks for (vendor/README.md §1).
+        .with_lazy_incoming_attachment(true)
         .load()
         .await;
 
@@ -97,9 +102,11 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
     println!("  health:   http://{addr}/healthz");
     println!("listening on http://{addr}");
 
+    let unloader = tokio::spawn(unload_idle(repo.clone()));
     web::listen::serve(listener, web::router(state), shutdown_signal()).await;
 
     tracing::info!("stopping: flushing documents to disk");
+    unloader.abort();
     repo.stop().await;
     // Every document is on disk now, so the next start may trust this.
     if let Err(e) = applied.save(&config.data) {
@@ -107,6 +114,25 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// A document no phone has open for this long is unloaded from memory; the
+/// next phone that asks gets it back from disk.
+const IDLE_UNLOAD: Duration = Duration::from_secs(60);
+
+/// samod keeps every document it ever touched in memory; this task unloads
+/// the idle ones (vendor/README.md §2) and returns the memory to the system.
+async fn unload_idle(repo: Repo) {
+    let mut tick = tokio::time::interval(IDLE_UNLOAD / 2);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        // Documents unloaded on the previous tick have finished by now.
+        memory::release();
+        if repo.unload_idle(IDLE_UNLOAD).is_err() {
+            return;
+        }
+    }
 }
 
 fn url_for(addr: SocketAddr) -> url::Url {

@@ -12,6 +12,7 @@
 pub mod api;
 pub mod assets;
 pub mod html;
+pub mod listen;
 pub mod pages;
 
 use std::net::SocketAddr;
