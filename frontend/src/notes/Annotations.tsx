@@ -9,7 +9,7 @@
  * offline survives the browser being killed.
  */
 import type { ComponentChildren, VNode } from "preact";
-import { useCallback, useEffect, useMemo, useRef, useState } from "preact/hooks";
+import { useCallback, useEffect, useLayoutEffect, useMemo, useRef, useState } from "preact/hooks";
 import type { DocHandle } from "@automerge/automerge-repo/slim";
 import type { Session } from "../sync/session";
 import type { ArticleDoc } from "../types";
@@ -65,10 +65,15 @@ function useWide(): boolean {
   return wide;
 }
 
-/** Shows a native <dialog> modally while `open` (focus trap, Escape, inert page for free). */
+/**
+ * Shows a native <dialog> modally while `open` (focus trap, Escape, inert
+ * page for free). A layout effect: the dialog opens and closes in the same
+ * commit, so the focus we move afterwards is not undone by the dialog's own
+ * focus restoration.
+ */
 function useModal(open: boolean) {
   const ref = useRef<HTMLDialogElement>(null);
-  useEffect(() => {
+  useLayoutEffect(() => {
     const d = ref.current;
     if (!d) return;
     if (open && !d.open) d.showModal();
@@ -330,7 +335,13 @@ export function Annotations({ session, article, notesUrl, children: renderArticl
   }
 
   const list = (
-    <div class="notes-list" data-notes-ready={handle ? "true" : "false"} data-count={visible.length}>
+    <div
+      class="notes-list"
+      data-notes-ready={handle ? "true" : "false"}
+      data-count={visible.length}
+      data-heads={handle ? handle.heads().join(",") : undefined}
+      data-server-heads={server.current?.heads().join(",")}
+    >
       {undo && (
         <p class="undo" role="status">
           {undo.what} deleted.{" "}

@@ -1,14 +1,14 @@
-/**
- * A note's text: plain text, line breaks kept. Never markup: each line is a
- * text child, so `<img onerror=…>` or `<script>` in a note is just shown.
- */
 import { formatSince } from "../format";
 
+/**
+ * A note's text: plain text, one text node; its line breaks are shown by
+ * `white-space: pre-wrap` (notes.css) and survive copy and textContent.
+ * Never markup: `<img onerror=…>` or `<script>` in a note is just shown.
+ */
 export function NoteText({ text }: { text: string }) {
-  const lines = text.split("\n");
   return (
     <p class="note-text" dir="auto">
-      {lines.map((line, i) => (i === 0 ? line : [<br key={i} />, line]))}
+      {text}
     </p>
   );
 }

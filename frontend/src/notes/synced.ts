@@ -78,6 +78,11 @@ export class ServerCopy {
     return server;
   }
 
+  /** The server's last known heads (for the list's data attributes and tests). */
+  heads(): readonly string[] {
+    return this.#heads ?? [];
+  }
+
   /** Ids of the notes and replies ("note/reply") the server lacks in their current state. */
   unsynced(current: readonly Note[]): Set<string> {
     return unsyncedIds(current, this.#server());
