@@ -39,7 +39,7 @@ fn is_machinery(rel: &Path) -> bool {
 }
 
 /// A document directory is `<2 chars>/<rest>/<snapshot|incremental>/…`.
-fn doc_dir_of(rel: &Path) -> Option<PathBuf> {
+pub(crate) fn doc_dir_of(rel: &Path) -> Option<PathBuf> {
     let mut parts = rel.iter();
     let a = parts.next()?.to_str()?;
     let b = parts.next()?;

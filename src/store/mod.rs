@@ -106,6 +106,14 @@ pub struct Quarantined {
     pub reason: String,
 }
 
+/// What [`Store::scan`] found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ScanSummary {
+    pub documents: usize,
+    pub chunks: usize,
+    pub damaged: usize,
+}
+
 #[derive(Clone)]
 pub struct Store {
     inner: Arc<Inner>,
@@ -204,6 +212,25 @@ impl Store {
     /// Chunk files found damaged and moved aside since the store opened.
     pub fn quarantined(&self) -> Vec<Quarantined> {
         self.inner.io.state().quarantined.clone()
+    }
+
+    /// Validate every stored chunk and quarantine the damaged ones, so the
+    /// log names damaged documents at startup instead of when a client
+    /// first asks for them. Reads everything once; run it off the main path
+    /// with [`Store::scan_in_background`].
+    pub fn scan(&self) -> ScanSummary {
+        self.inner.io.scan()
+    }
+
+    /// [`Store::scan`] on its own thread; samod may load documents meanwhile
+    /// (both sides tolerate the other moving a damaged file first).
+    pub fn scan_in_background(&self) -> Option<std::thread::JoinHandle<ScanSummary>> {
+        let io = self.inner.io.clone();
+        std::thread::Builder::new()
+            .name("glosa-store-scan".into())
+            .spawn(move || io.scan())
+            .map_err(|e| tracing::error!(error = %e, "cannot start the storage scan"))
+            .ok()
     }
 
     /// Retry unwritten data and probe the disk now, rather than waiting for
@@ -506,7 +533,11 @@ impl Io {
             if is_chunk(&key)
                 && let Err(reason) = chunk::validate(&data)
             {
-                self.quarantine(&key, &root_rel.join(&rel), reason);
+                self.quarantine(
+                    doc_of(&key).unwrap_or_default(),
+                    &root_rel.join(&rel),
+                    reason,
+                );
                 continue;
             }
             out.insert(key, data);
@@ -520,8 +551,57 @@ impl Io {
         out
     }
 
-    fn quarantine(&self, key: &StorageKey, rel: &Path, reason: String) {
-        let doc_id = doc_of(key).unwrap_or_default().to_string();
+    fn scan(&self) -> ScanSummary {
+        let mut summary = ScanSummary::default();
+        let files = match fs::walk_files(&self.dir) {
+            Ok(f) => f,
+            Err(e) => {
+                tracing::error!(dir = %self.dir.display(), error = %e, "cannot list the data dir to check it");
+                return summary;
+            }
+        };
+        let mut docs = std::collections::HashSet::new();
+        for rel in files {
+            let Some(doc_dir) = consistent::doc_dir_of(&rel) else {
+                continue;
+            };
+            let doc_id: String = doc_dir.iter().map(|c| c.to_string_lossy()).collect();
+            docs.insert(doc_id.clone());
+            summary.chunks += 1;
+            let bytes = match std::fs::read(self.dir.join(&rel)) {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                Err(e) => {
+                    self.errors.fetch_add(1, Ordering::Relaxed);
+                    tracing::error!(path = %rel.display(), error = %e, "cannot read a stored chunk");
+                    continue;
+                }
+            };
+            if let Err(reason) = chunk::validate(&bytes) {
+                summary.damaged += 1;
+                self.quarantine(&doc_id, &rel, reason);
+            }
+        }
+        summary.documents = docs.len();
+        if summary.damaged > 0 {
+            tracing::error!(
+                documents = summary.documents,
+                chunks = summary.chunks,
+                damaged = summary.damaged,
+                "storage check found damaged chunks (moved to quarantine; see `glosa check`)"
+            );
+        } else {
+            tracing::info!(
+                documents = summary.documents,
+                chunks = summary.chunks,
+                "storage check: every chunk is intact"
+            );
+        }
+        summary
+    }
+
+    fn quarantine(&self, doc_id: &str, rel: &Path, reason: String) {
+        let doc_id = doc_id.to_string();
         let from = self.dir.join(rel);
         let mut moved_to = Path::new(fs::QUARANTINE_DIR).join(rel);
         let mut n = 1;
@@ -534,6 +614,8 @@ impl Io {
             .and_then(|()| std::fs::rename(&from, &dest))
             .and_then(|()| fs::fsync_dir(from.parent().unwrap_or(&self.dir)));
         match moved {
+            // Someone else (a concurrent load or the startup scan) moved it.
+            Err(e) if e.kind() == io::ErrorKind::NotFound && !from.exists() => return,
             Ok(()) => tracing::error!(
                 doc = %format!("automerge:{doc_id}"),
                 path = %rel.display(),

@@ -448,3 +448,35 @@ async fn samod_documents_survive_a_restart_and_a_damaged_one_spares_the_rest() {
     );
     repo.stop().await;
 }
+
+#[tokio::test]
+async fn the_startup_scan_quarantines_damaged_chunks_of_any_document() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.put(inc("good"), chunk("good")).await;
+    store.put(inc("bad"), chunk("bad")).await;
+    store
+        .put(key(&["5xOtherDocument", "snapshot", "s"]), chunk("other"))
+        .await;
+    let bad = doc_dir(dir.path()).join("incremental/bad");
+    let bytes = std::fs::read(&bad).unwrap();
+    std::fs::write(&bad, &bytes[..bytes.len() - 1]).unwrap();
+
+    let summary = store.scan_in_background().unwrap().join().unwrap();
+    assert_eq!(
+        summary,
+        ScanSummary {
+            documents: 2,
+            chunks: 3,
+            damaged: 1
+        }
+    );
+    assert!(!bad.exists());
+    let q = store.quarantined();
+    assert_eq!(q.len(), 1);
+    assert_eq!(q[0].doc_id, DOC);
+    assert!(q[0].reason.contains("truncated"), "{}", q[0].reason);
+    assert_eq!(store.load_range(key(&[DOC])).await.len(), 1);
+    // A second scan finds nothing more.
+    assert_eq!(store.scan().damaged, 0);
+}
