@@ -221,3 +221,65 @@ async fn bad_files_are_reported_and_the_rest_served() {
         .unwrap();
     assert!(html.contains("<html lang=\"ar\" dir=\"rtl\">"), "{html}");
 }
+
+#[tokio::test]
+async fn hashed_assets_are_precompressed_immutable_and_inflated_for_the_rare_client() {
+    let s = Server::start();
+    let dist = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("frontend/dist/assets");
+    let wasm_br = std::fs::read_dir(&dist)
+        .unwrap()
+        .filter_map(|e| e.ok().map(|e| e.file_name().to_string_lossy().into_owned()))
+        .find(|n| n.ends_with(".wasm.br"))
+        .expect("the build has a wasm");
+    let name = wasm_br.trim_end_matches(".br");
+    let url = s.url(&format!("/assets/{name}"));
+    // Without reqwest's decompression features, bodies arrive as sent.
+    let raw_client = client();
+
+    let br = raw_client
+        .get(&url)
+        .header("accept-encoding", "br, gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(br.status(), 200);
+    assert_eq!(br.headers()["content-encoding"], "br");
+    assert_eq!(br.headers()["content-type"], "application/wasm");
+    assert!(
+        br.headers()["cache-control"]
+            .to_str()
+            .unwrap()
+            .contains("immutable")
+    );
+    assert_eq!(
+        br.bytes().await.unwrap(),
+        std::fs::read(dist.join(&wasm_br)).unwrap()
+    );
+
+    let gz = raw_client
+        .get(&url)
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(gz.headers()["content-encoding"], "gzip");
+    let gz_bytes = gz.bytes().await.unwrap();
+
+    let plain = raw_client
+        .get(&url)
+        .header("accept-encoding", "identity")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(plain.status(), 200);
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain_bytes = plain.bytes().await.unwrap();
+    assert_eq!(&plain_bytes[..4], b"\0asm", "a wasm module");
+    let mut inflated = Vec::new();
+    std::io::Read::read_to_end(
+        &mut flate2::read::GzDecoder::new(&gz_bytes[..]),
+        &mut inflated,
+    )
+    .unwrap();
+    assert_eq!(inflated, plain_bytes);
+}
