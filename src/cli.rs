@@ -55,4 +55,10 @@ pub struct ServeArgs {
     /// Folder of articles, one Markdown file with front matter each.
     #[arg(long, env = "GLOSA_CONTENT", default_value = "content")]
     pub content: PathBuf,
+
+    /// Benchmarks only: let clients create and write any document, as the
+    /// reference sync server does, so syncbench's workloads can run. Never
+    /// use it in production: anyone could store anything.
+    #[arg(long, hide = true)]
+    pub bench_open_documents: bool,
 }

@@ -75,6 +75,7 @@ fn serve(args: glosa::cli::ServeArgs, data: std::path::PathBuf) -> anyhow::Resul
         addr: args.addr,
         data,
         content: args.content,
+        open_documents: args.bench_open_documents,
     }))?;
     Ok(ExitCode::SUCCESS)
 }

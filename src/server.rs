@@ -21,6 +21,8 @@ pub struct Config {
     pub addr: SocketAddr,
     pub data: PathBuf,
     pub content: PathBuf,
+    /// Benchmarks only: unknown documents are writable (see `cli`).
+    pub open_documents: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -42,13 +44,19 @@ pub enum ServerError {
 
 pub async fn run(config: Config) -> Result<(), ServerError> {
     let store = Store::open(&config.data)?;
+    if config.open_documents {
+        tracing::warn!("benchmark mode: clients may create and write any document");
+    }
 
     let catalog: Arc<RwLock<Arc<Catalog>>> = Arc::default();
     let quota = Quota::new(store.clone(), schema::notes::MAX_DOC_BYTES as u64);
     let repo = Repo::build_tokio()
         .with_storage(quota.clone())
         .with_peer_id(PeerId::from("glosa-server"))
-        .with_share_policy(Policy::new(catalog.clone(), store.clone(), quota.full()))
+        .with_share_policy(
+            Policy::new(catalog.clone(), store.clone(), quota.full())
+                .with_open_documents(config.open_documents),
+        )
         // We never announce, so a phone's connection needs only the
         // documents it asks for (vendor/README.md §1).
         .with_lazy_incoming_attachment(true)

@@ -25,6 +25,8 @@ pub struct Policy {
     catalog: Arc<RwLock<Arc<Catalog>>>,
     store: Store,
     full: watch::Receiver<Full>,
+    /// Benchmarks only: documents not in the catalog are writable.
+    open: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -44,7 +46,15 @@ impl Policy {
             catalog,
             store,
             full,
+            open: false,
         }
+    }
+
+    /// Lets clients create and write documents the server does not know,
+    /// as the reference sync server does; for benchmarks only.
+    pub fn with_open_documents(mut self, open: bool) -> Self {
+        self.open = open;
+        self
     }
 
     /// The access a client has to `doc` now.
@@ -55,7 +65,10 @@ impl Policy {
             Err(_) => return Access::Denied,
         };
         let may_grow = store_writable && !self.full.borrow().contains(&doc.to_string());
-        access(&catalog, doc, may_grow)
+        match access(&catalog, doc, may_grow) {
+            Access::Denied if self.open && may_grow => Access::ReadWrite,
+            other => other,
+        }
     }
 }
 
