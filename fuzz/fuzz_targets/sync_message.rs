@@ -1,0 +1,33 @@
+//! An incoming `/sync` message on arbitrary bytes, along the path the server
+//! takes: our envelope check and per-connection limits (`glosa::sync::limits`),
+//! then automerge's sync-message decoder, then applying the sync message to a
+//! document as samod does. Nothing may panic.
+#![no_main]
+
+use std::time::Instant;
+
+use automerge::sync::{Message, State, SyncDoc};
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let mut limits = glosa::sync::limits::Limits::new(Instant::now());
+    let checked = limits.check(data, Instant::now());
+    if let Ok(env) = glosa::sync::limits::validate(data) {
+        assert!(checked.is_ok(), "validate accepted what check refused");
+        if let Some(sync) = env.data {
+            apply(sync);
+        }
+    }
+    // The raw bytes as a sync message too: the fuzzer reaches the decoder
+    // faster without having to build a CBOR envelope first.
+    apply(data);
+});
+
+fn apply(bytes: &[u8]) {
+    if let Ok(msg) = Message::decode(bytes) {
+        let mut doc = automerge::Automerge::new();
+        let mut state = State::new();
+        let _ = doc.receive_sync_message(&mut state, msg);
+        let _ = doc.generate_sync_message(&mut state);
+    }
+}
