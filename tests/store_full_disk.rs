@@ -1,7 +1,8 @@
 //! The store on a really full filesystem (a 1 MiB tmpfs): a write fails with
-//! ENOSPC, health degrades with the reason, what was stored stays readable,
-//! the failed chunk is still served from memory, and once space is freed the
-//! background retry writes it and health returns to Ok.
+//! ENOSPC, health degrades with the reason, the put stays pending (nothing
+//! unstored is acknowledged), what was stored stays readable, the failed
+//! chunk is still served from memory, and once space is freed it is written,
+//! the put completes and health returns to Ok.
 //!
 //! Needs root to mount the tmpfs. CI runs as root; elsewhere the test says
 //! why it skipped and passes.
@@ -99,7 +100,20 @@ async fn a_full_disk_degrades_keeps_everything_and_recovers() {
 
     let filler = data.join("filler");
     assert!(fill(&filler) > 0);
-    store.put(key("b"), b.clone()).await;
+    // The put does not complete while the data is not on disk (samod would
+    // take completion as leave to acknowledge the change): run it aside.
+    let held = {
+        let (store, b) = (store.clone(), b.clone());
+        tokio::spawn(async move { store.put(key("b"), b).await })
+    };
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while store.health() == Health::Ok {
+        assert!(
+            Instant::now() < deadline,
+            "a write to a full disk left the store healthy"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let Health::Degraded { error, .. } = store.health() else {
         panic!("a write to a full disk left the store healthy");
     };
@@ -123,6 +137,10 @@ async fn a_full_disk_degrades_keeps_everything_and_recovers() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names, vec!["a".to_string()], "leftovers after ENOSPC");
+    assert!(
+        !held.is_finished(),
+        "a put completed without its data on disk"
+    );
 
     // Free the space: the background retry writes the chunk, health returns.
     std::fs::remove_file(&filler).unwrap();
@@ -135,6 +153,10 @@ async fn a_full_disk_degrades_keeps_everything_and_recovers() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     assert_eq!(writable.next().await, Some(true));
+    tokio::time::timeout(Duration::from_secs(60), held)
+        .await
+        .expect("the held put completes once its data is on disk")
+        .unwrap();
     assert_eq!(std::fs::read(doc.join("b")).unwrap(), b);
     assert_eq!(std::fs::read(doc.join("a")).unwrap(), a);
 }

@@ -10,11 +10,13 @@
 //! - Errors are never silent: each failure is logged with its key and the
 //!   store turns `Degraded`, which `/healthz` reports and the sync policy
 //!   uses to stop accepting changes.
-//! - A failed put is kept in memory and retried (on the next write, and by a
-//!   background thread while degraded), so freeing space loses nothing that
-//!   samod believed stored; deletes of a document with unwritten data are
-//!   skipped, because samod deletes superseded chunks right after a
-//!   compaction put that may be the one that failed.
+//! - A put that fails does not complete: it is kept in memory (loads serve
+//!   it) and retried with backoff, and by a background thread while
+//!   degraded, and completes once written. samod acknowledges a change only
+//!   after its puts complete (vendor/README.md §3), so nothing unstored is
+//!   ever acknowledged and freeing space loses nothing. Deletes of a
+//!   document with unwritten data are skipped, because samod deletes
+//!   superseded chunks right after a compaction put that may have failed.
 //! - A damaged chunk file is moved to `quarantine/` and left out of loads, so
 //!   it damages at most its own document; clients re-sync what it held.
 //! - One server per data dir (an exclusive lock), and leftovers of a crash
@@ -44,6 +46,9 @@ pub use fs::write_atomic;
 
 /// How often the background thread retries unwritten data while degraded.
 const RECOVERY_INTERVAL: Duration = Duration::from_secs(1);
+/// How often a put that could not be written is tried again.
+const PUT_RETRY_MIN: Duration = Duration::from_millis(250);
+const PUT_RETRY_MAX: Duration = Duration::from_secs(5);
 
 /// The probe written to test whether the disk takes writes again. Its size
 /// asks for a little headroom rather than the last free byte.
@@ -334,9 +339,15 @@ impl Io {
         fs::key_to_rel(key).map(|rel| self.dir.join(rel))
     }
 
-    fn fail(&self, op: &str, key: &dyn std::fmt::Display, err: &io::Error) {
+    /// Record a failure. `retry` failures (a held put trying again) are
+    /// logged at debug: the first failure of that write was an error already.
+    fn fail(&self, op: &str, key: &dyn std::fmt::Display, err: &io::Error, retry: bool) {
         self.errors.fetch_add(1, Ordering::Relaxed);
-        tracing::error!(op, key = %key, error = %err, "storage failure; the store is degraded");
+        if retry {
+            tracing::debug!(op, key = %key, error = %err, "storage retry failed; still degraded");
+        } else {
+            tracing::error!(op, key = %key, error = %err, "storage failure; the store is degraded");
+        }
         let msg = format!("{op} {key}: {err}");
         let mut state = self.state();
         let since = state
@@ -360,10 +371,12 @@ impl Io {
         }
     }
 
-    fn put_blocking(&self, key: StorageKey, data: Vec<u8>) {
+    /// Writes one chunk durably. Returns false if it is not on disk (it is
+    /// then kept in `pending`, for loads and for the recovery thread).
+    fn put_blocking(&self, key: StorageKey, data: Vec<u8>, retry: bool) -> bool {
         let Some(path) = self.path_of(&key) else {
             tracing::error!(key = %key, "refusing to store a key that is not a plain path");
-            return;
+            return true;
         };
         match fs::write_atomic_io(&path, &data) {
             Ok(()) => {
@@ -376,9 +389,10 @@ impl Io {
                     self.flush_pending();
                     self.mark_ok();
                 }
+                true
             }
             Err(e) => {
-                self.fail("write", &key, &e);
+                self.fail("write", &key, &e, retry);
                 let mut state = self.state();
                 if is_snapshot(&key)
                     && let Some(doc) = doc_of(&key)
@@ -389,8 +403,18 @@ impl Io {
                     state.pending.retain(|k, _| doc_of(k) != Some(doc.as_str()));
                 }
                 state.pending.insert(key, data);
+                false
             }
         }
+    }
+
+    /// Whether `key`'s data is still only in memory: the key itself, or (a
+    /// failed snapshot replaces its document's pending chunks) anything of
+    /// its document, is waiting to be written.
+    fn is_pending(&self, key: &StorageKey) -> bool {
+        let state = self.state();
+        let doc = doc_of(key);
+        state.pending.contains_key(key) || state.pending.keys().any(|k| doc_of(k) == doc)
     }
 
     /// Write what earlier puts could not. Returns true if nothing is left.
@@ -467,7 +491,7 @@ impl Io {
         }
         match fs::remove_durable(&path) {
             Ok(()) => {}
-            Err(e) => self.fail("delete", &key, &e),
+            Err(e) => self.fail("delete", &key, &e, false),
         }
     }
 
@@ -663,9 +687,32 @@ impl Storage for Store {
         blocking(move || inner.io.load_range_blocking(prefix), HashMap::new())
     }
 
+    /// Completes only once the chunk is on disk. samod acknowledges a
+    /// change to the phone that sent it only after its puts complete
+    /// (vendor/README.md §3), so while the disk is full the put is held
+    /// open: the phone keeps its change and sends it again after a crash.
+    /// (The share policy also turns notes read-only meanwhile, so no new
+    /// change is taken in.)
     fn put(&self, key: StorageKey, data: Vec<u8>) -> impl Future<Output = ()> + Send {
         let inner = self.inner.clone();
-        blocking(move || inner.io.put_blocking(key, data), ())
+        async move {
+            let mut wait = PUT_RETRY_MIN;
+            let mut retry = false;
+            loop {
+                let (io, k, d) = (inner.io.clone(), key.clone(), data.clone());
+                if blocking(move || io.put_blocking(k, d, retry), false).await {
+                    return;
+                }
+                retry = true;
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(PUT_RETRY_MAX);
+                // The recovery thread may have written it (or a snapshot
+                // of the same document that supersedes it) meanwhile.
+                if !inner.io.is_pending(&key) {
+                    return;
+                }
+            }
+        }
     }
 
     fn delete(&self, key: StorageKey) -> impl Future<Output = ()> + Send {

@@ -52,6 +52,27 @@ async fn wait_for(what: &str, mut cond: impl FnMut() -> bool) {
     }
 }
 
+/// A put runs until its data is on disk, so a put to a blocked document is
+/// started in the background and the test waits for the failure.
+fn put_in_background(store: &Store, key: StorageKey, data: Vec<u8>) -> tokio::task::JoinHandle<()> {
+    let store = store.clone();
+    tokio::spawn(async move { store.put(key, data).await })
+}
+
+async fn wait_degraded(store: &Store) {
+    wait_for("the store to report the failed write", || {
+        matches!(store.health(), Health::Degraded { .. })
+    })
+    .await;
+}
+
+async fn finishes(what: &str, task: tokio::task::JoinHandle<()>) {
+    tokio::time::timeout(Duration::from_secs(60), task)
+        .await
+        .unwrap_or_else(|_| panic!("{what} did not complete"))
+        .unwrap();
+}
+
 /// Makes every write under the test document fail, even as root: a regular
 /// file sits where its directory must go.
 fn block_doc(data: &Path) {
@@ -152,22 +173,29 @@ async fn a_failed_write_degrades_health_keeps_the_data_and_recovers() {
     assert_eq!(writable.next().await, Some(true));
 
     block_doc(dir.path());
-    store.put(inc("aa"), chunk("precious")).await;
+    let held = put_in_background(&store, inc("aa"), chunk("precious"));
+    wait_degraded(&store).await;
     let Health::Degraded { error, .. } = store.health() else {
         panic!("a failed write left the store healthy");
     };
     assert!(error.contains(&format!("{DOC}/incremental/aa")), "{error}");
-    assert_eq!(store.error_count(), 1);
+    assert!(store.error_count() >= 1);
     assert_eq!(writable.next().await, Some(false));
     // samod believes it stored the chunk, so loads must still see it.
     assert_eq!(store.load(inc("aa")).await, Some(chunk("precious")));
     assert_eq!(store.load_range(key(&[DOC])).await.len(), 1);
 
-    // Still blocked: recovery fails and health stays degraded.
+    // Still blocked: recovery fails, health stays degraded, and the put has
+    // not completed (so samod has not acknowledged the change).
     assert!(matches!(store.recover().await, Health::Degraded { .. }));
+    assert!(
+        !held.is_finished(),
+        "a put completed without its data on disk"
+    );
 
     unblock_doc(dir.path());
     assert_eq!(store.recover().await, Health::Ok);
+    finishes("the held put", held).await;
     assert_eq!(writable.next().await, Some(true));
     assert_eq!(
         std::fs::read(doc_dir(dir.path()).join("incremental/aa")).unwrap(),
@@ -181,12 +209,13 @@ async fn the_next_successful_write_recovers_health() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     block_doc(dir.path());
-    store.put(inc("aa"), chunk("a")).await;
-    assert!(matches!(store.health(), Health::Degraded { .. }));
+    let held = put_in_background(&store, inc("aa"), chunk("a"));
+    wait_degraded(&store).await;
     unblock_doc(dir.path());
     store.put(inc("bb"), chunk("b")).await;
     assert_eq!(store.health(), Health::Ok);
     assert!(doc_dir(dir.path()).join("incremental/aa").is_file());
+    finishes("the held put", held).await;
 }
 
 #[tokio::test]
@@ -194,14 +223,16 @@ async fn the_background_retry_recovers_without_new_writes() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     block_doc(dir.path());
-    store.put(inc("aa"), chunk("a")).await;
-    assert!(matches!(store.health(), Health::Degraded { .. }));
+    let held = put_in_background(&store, inc("aa"), chunk("a"));
+    wait_degraded(&store).await;
     unblock_doc(dir.path());
-    wait_for("the recovery thread to write the chunk", || {
-        store.health() == Health::Ok
-    })
+    wait_for(
+        "the recovery thread or the put's retry to write the chunk",
+        || store.health() == Health::Ok,
+    )
     .await;
     assert!(doc_dir(dir.path()).join("incremental/aa").is_file());
+    finishes("the held put", held).await;
 }
 
 #[tokio::test]
@@ -209,26 +240,24 @@ async fn chunks_are_not_deleted_while_their_snapshot_is_unwritten() {
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
     store.put(inc("aa"), chunk("change")).await;
-    // Compaction: the snapshot put fails, then samod deletes what it
-    // thinks the snapshot superseded.
     let chunk_path = doc_dir(dir.path()).join("incremental/aa");
-    let kept = std::fs::read(&chunk_path).unwrap();
-    std::fs::remove_dir_all(doc_dir(dir.path())).unwrap();
-    block_doc(dir.path());
-    store
-        .put(key(&[DOC, "snapshot", "ss"]), chunk("snapshot"))
-        .await;
-    unblock_doc(dir.path());
-    std::fs::create_dir_all(chunk_path.parent().unwrap()).unwrap();
-    std::fs::write(&chunk_path, &kept).unwrap();
+    assert!(chunk_path.is_file());
+    // Compaction: the snapshot put fails (a file sits where snapshot/ must
+    // go), then samod deletes what it thinks the snapshot superseded.
+    let snapshots = doc_dir(dir.path()).join("snapshot");
+    std::fs::write(&snapshots, b"in the way").unwrap();
+    let held = put_in_background(&store, key(&[DOC, "snapshot", "ss"]), chunk("snapshot"));
+    wait_degraded(&store).await;
     store.delete(inc("aa")).await;
     assert!(
         chunk_path.is_file(),
         "a chunk was deleted while the snapshot superseding it existed only in memory"
     );
     // Once the snapshot is down, deletes go through again.
+    std::fs::remove_file(&snapshots).unwrap();
     assert_eq!(store.recover().await, Health::Ok);
-    assert!(doc_dir(dir.path()).join("snapshot/ss").is_file());
+    assert!(snapshots.join("ss").is_file());
+    finishes("the held snapshot put", held).await;
     store.delete(inc("aa")).await;
     assert!(!chunk_path.exists());
 }
@@ -479,4 +508,27 @@ async fn the_startup_scan_quarantines_damaged_chunks_of_any_document() {
     assert_eq!(store.load_range(key(&[DOC])).await.len(), 1);
     // A second scan finds nothing more.
     assert_eq!(store.scan().damaged, 0);
+}
+
+#[tokio::test]
+async fn a_put_superseded_by_an_unwritten_snapshot_stays_unacknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    block_doc(dir.path());
+    let held_inc = put_in_background(&store, inc("aa"), chunk("a"));
+    wait_degraded(&store).await;
+    let snap = key(&[DOC, "snapshot", "ss"]);
+    let held_snap = put_in_background(&store, snap.clone(), chunk("snapshot"));
+    wait_for("the failed snapshot to be held in memory", || {
+        store.inner.io.state().pending.contains_key(&snap)
+    })
+    .await;
+    // The snapshot replaced the chunk in memory; the chunk's put must still
+    // count as unwritten, or samod would acknowledge a change not on disk.
+    assert!(store.inner.io.is_pending(&inc("aa")));
+    assert!(!held_inc.is_finished());
+    unblock_doc(dir.path());
+    finishes("the snapshot put", held_snap).await;
+    finishes("the superseded chunk's put", held_inc).await;
+    assert!(doc_dir(dir.path()).join("snapshot/ss").is_file());
 }

@@ -54,8 +54,16 @@ test("a backup taken under writes restores every document with the same heads", 
   let ackedBeforeLastBackup;
   try {
     for (let i = 0; i < 3; i++) {
-      await w2.serverHasAll(busyNotes, "the server to store the busy notes so far");
-      ackedBeforeLastBackup = noteIds(busyNotes);
+      // Take the acknowledged set at the very moment the server's heads equal
+      // ours (the writer keeps going right after).
+      await waitFor(
+        () => {
+          if (!sameHeads(w2.serverHeads(busyNotes), busyNotes.heads())) return false;
+          ackedBeforeLastBackup = noteIds(busyNotes);
+          return true;
+        },
+        { what: "the server to store the busy notes so far" },
+      );
       const r = await runGlosaAsync(["backup", archive, "--data", server.dataDir]);
       assert.equal(r.code, 0, `glosa backup failed:\n${r.stdout}${r.stderr}`);
       assert.match(r.stdout, /backed up \d+ documents/);
