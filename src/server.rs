@@ -44,6 +44,8 @@ pub enum ServerError {
 
 pub async fn run(config: Config) -> Result<(), ServerError> {
     let store = Store::open(&config.data)?;
+    // Damaged chunks are found and logged now, not when a phone first asks.
+    store.scan_in_background();
     if config.open_documents {
         tracing::warn!("benchmark mode: clients may create and write any document");
     }
@@ -115,14 +117,26 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
 
     tracing::info!("stopping: flushing documents to disk");
     unloader.abort();
-    repo.stop().await;
-    // Every document is on disk now, so the next start may trust this.
-    if let Err(e) = applied.save(&config.data) {
+    if tokio::time::timeout(STOP_TIMEOUT, repo.stop())
+        .await
+        .is_err()
+    {
+        // Only unacknowledged changes can be pending: their phones still
+        // hold them and will send them again.
+        tracing::error!(
+            "could not write every change within {STOP_TIMEOUT:?} (is the disk full?); \
+             stopping anyway: phones keep what was not acknowledged"
+        );
+    } else if let Err(e) = applied.save(&config.data) {
+        // Every document is on disk now, so the next start may trust this.
         tracing::warn!(error = %e, "cannot save the import cache; the next start will be slower");
     }
     tracing::info!("stopped");
     Ok(())
 }
+
+/// How long shutdown waits for the last writes before giving up on them.
+const STOP_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A document no phone has open for this long is unloaded from memory; the
 /// next phone that asks gets it back from disk.

@@ -247,9 +247,7 @@ impl Store {
     }
 }
 
-// `File::try_lock` (an flock) is std since 1.89; Cargo.toml's rust-version
-// should say 1.89 (the lead owns it), after which this allow can go.
-#[allow(clippy::incompatible_msrv)]
+// `File::try_lock` (an flock) is std since 1.89, hence rust-version 1.89.
 fn lock_dir(dir: &Path, lock_path: &Path) -> Result<File, StoreError> {
     let mut file = OpenOptions::new()
         .read(true)
