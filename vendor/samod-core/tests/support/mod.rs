@@ -47,6 +47,9 @@ pub struct Peer {
     /// When set, storage puts are queued in `held_puts` instead of completing.
     pub hold_puts: bool,
     held_puts: Vec<(DocumentActorId, IoTaskId, StorageKey, Vec<u8>)>,
+    /// When set, what this peer sends stays in its outbox (the network is
+    /// slow in that direction) until cleared; it is then delivered in order.
+    pub hold_outbox: bool,
     hub_queue: VecDeque<HubEvent>,
     actor_queue: VecDeque<(DocumentActorId, ActorWork)>,
     pub completed: HashMap<CommandId, CommandResult>,
@@ -104,6 +107,11 @@ impl Peer {
     pub fn held_put_count(&self) -> usize {
         self.held_puts.len()
     }
+
+    /// Messages waiting in the outbox (see `hold_outbox`).
+    pub fn outbox_len(&self) -> usize {
+        self.outbox.len()
+    }
 }
 
 pub struct Net {
@@ -155,6 +163,7 @@ impl Net {
             policy,
             hold_puts: false,
             held_puts: Vec::new(),
+            hold_outbox: false,
             hub_queue: VecDeque::new(),
             actor_queue: VecDeque::new(),
             completed: HashMap::new(),
@@ -345,7 +354,9 @@ impl Net {
         for _round in 0..1_000_000 {
             let mut busy = false;
             for idx in 0..self.peers.len() {
-                while let Some((conn, msg)) = self.peers[idx].outbox.pop_front() {
+                while !self.peers[idx].hold_outbox
+                    && let Some((conn, msg)) = self.peers[idx].outbox.pop_front()
+                {
                     busy = true;
                     if let Some((other, other_conn)) = self.links.get(&(idx, conn)) {
                         let cmd = HubEvent::receive(*other_conn, msg);

@@ -87,8 +87,25 @@ impl PeerDocConnection {
         msg: sync::Message,
     ) -> Result<Duration, AutomergeError> {
         let start = Instant::now();
+        let advertised = self.sync_state.last_sent_heads.clone();
         doc.receive_sync_message(&mut self.sync_state, msg)?;
         let duration = start.elapsed();
+        // Automerge, given a message without changes whose heads equal our
+        // current heads, records those heads as sent to the peer, assuming
+        // it already learned them from us. It may not have: we withhold sync
+        // messages while a put is in flight (vendor/README.md §3), so the
+        // peer's change can be applied here, then its reply to an older
+        // message of ours arrive carrying the merged heads, and we would never
+        // send the peer heads that include its change — the acknowledgement
+        // automerge-repo clients wait for. Keep `last_sent_heads` as what we
+        // really advertised, so the next generation tells the peer (once).
+        // The "peer lost its data" reset (empty heads) is left as automerge
+        // does it.
+        if self.sync_state.last_sent_heads != advertised
+            && !self.sync_state.last_sent_heads.is_empty()
+        {
+            self.sync_state.last_sent_heads = advertised;
+        }
         self.dirty = true;
         self.state.last_received = Some(now);
         self.state.last_acked_heads = self.sync_state.their_heads.clone();
