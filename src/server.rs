@@ -103,6 +103,7 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
             source,
         })?;
     let addr = listener.local_addr().map_err(ServerError::Serve)?;
+    let shutdown = shutdown_signal();
     println!(
         "Glosa is serving {listed} articles ({} content errors)",
         report.errors.len()
@@ -113,7 +114,7 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
     println!("listening on http://{addr}");
 
     let unloader = tokio::spawn(unload_idle(repo.clone()));
-    web::listen::serve(listener, web::router(state), shutdown_signal()).await;
+    web::listen::serve(listener, web::router(state), shutdown).await;
 
     tracing::info!("stopping: flushing documents to disk");
     unloader.abort();
@@ -163,30 +164,27 @@ fn url_for(addr: SocketAddr) -> url::Url {
         .unwrap_or_else(|_| url::Url::parse("ws://localhost/sync").expect("a constant URL parses"))
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        if let Err(e) = tokio::signal::ctrl_c().await {
-            tracing::error!(error = %e, "cannot listen for Ctrl-C");
-            std::future::pending::<()>().await;
-        }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
+/// Resolves on SIGTERM or Ctrl-C. The handlers are installed when this is
+/// called, not when it is first polled: a service manager may send SIGTERM
+/// the moment we say we are listening, and the default action would kill
+/// the process without flushing.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let term = signal(SignalKind::terminate());
+    let int = signal(SignalKind::interrupt());
+    async move {
+        match (term, int) {
+            (Ok(mut term), Ok(mut int)) => {
+                tokio::select! {
+                    _ = term.recv() => {},
+                    _ = int.recv() => {},
+                }
             }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot listen for SIGTERM");
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM or Ctrl-C");
                 std::future::pending::<()>().await;
             }
         }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {},
-        _ = term => {},
+        tracing::info!("shutdown requested");
     }
-    tracing::info!("shutdown requested");
 }
