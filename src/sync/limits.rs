@@ -157,15 +157,41 @@ pub fn validate(msg: &[u8]) -> Result<Envelope<'_>, Violation> {
         let data = env.data.ok_or(Violation::NotAMessage(
             "a request or sync message without `data`",
         ))?;
-        if let Err(e) = automerge::sync::Message::decode(data) {
-            return Err(Violation::InvalidSync {
-                kind: env.kind.to_owned(),
-                document: document.to_string(),
-                error: e.to_string(),
-            });
+        let invalid = |error: String| Violation::InvalidSync {
+            kind: env.kind.to_owned(),
+            document: document.to_string(),
+            error,
+        };
+        let msg = automerge::sync::Message::decode(data).map_err(|e| invalid(e.to_string()))?;
+        if msg
+            .have
+            .iter()
+            .any(|have| is_bitless_bloom(&have.bloom.to_bytes()))
+        {
+            return Err(invalid(
+                "a bloom filter with entries but no bits".to_owned(),
+            ));
         }
     }
     Ok(env)
+}
+
+/// A bloom filter that counts entries but has no bits: automerge 0.12
+/// decodes it, then divides by its size (zero) when it checks a change
+/// against it (`sync/bloom.rs`, `get_probes`), and the panic kills samod's
+/// actor for that document, so no phone gets it until a restart. Found by
+/// `fuzz/` (target `sync_message`). Its wire form is three LEB128 numbers
+/// (entries, bits per entry, probes), then the bits; empty means no filter.
+fn is_bitless_bloom(bytes: &[u8]) -> bool {
+    let mut rest = bytes;
+    for _ in 0..3 {
+        // A LEB128 number ends at the first byte below 0x80.
+        match rest.iter().position(|b| b & 0x80 == 0) {
+            Some(end) => rest = &rest[end + 1..],
+            None => return !bytes.is_empty(),
+        }
+    }
+    !bytes.is_empty() && rest.is_empty()
 }
 
 /// The per-connection state: which documents it asked for, and its budget.
@@ -592,6 +618,33 @@ mod tests {
         }
         // Other kinds' data is not a sync message: not ours to judge.
         assert!(validate(&message("ephemeral", "3Y9Fj", b"anything")).is_ok());
+    }
+
+    #[test]
+    fn refuses_a_bloom_filter_without_bits() {
+        // version, no heads, no need, one have (no last sync; a bloom of one
+        // entry, 0 bits per entry, 7 probes), no changes: found by fuzz/.
+        let bad = [0x42, 0, 0, 1, 0, 3, 1, 0, 7, 0];
+        let err = validate(&message("request", "3Y9Fj", &bad)).unwrap_err();
+        assert!(err.to_string().contains("no bits"), "{err}");
+        // Real filters pass: a have with bits, and none at all.
+        let mut doc = automerge::AutoCommit::new();
+        use automerge::transaction::Transactable;
+        doc.put(automerge::ROOT, "k", 1).unwrap();
+        let mut doc = doc.document().clone();
+        let mut state = automerge::sync::State::new();
+        use automerge::sync::SyncDoc;
+        let first = doc.generate_sync_message(&mut state).unwrap();
+        let mut peer = automerge::Automerge::new();
+        let mut peer_state = automerge::sync::State::new();
+        peer.receive_sync_message(&mut peer_state, first).unwrap();
+        let reply = peer.generate_sync_message(&mut peer_state).unwrap();
+        doc.receive_sync_message(&mut state, reply.clone()).unwrap();
+        assert!(validate(&message("sync", "3Y9Fj", &reply.encode())).is_ok());
+        assert!(!is_bitless_bloom(&[]));
+        assert!(is_bitless_bloom(&[1, 0, 7]));
+        assert!(is_bitless_bloom(&[0x81, 0x01, 0, 7]));
+        assert!(!is_bitless_bloom(&[1, 10, 7, 0xff, 0x03]));
     }
 
     #[test]
