@@ -137,13 +137,17 @@ test("valid CBOR carrying an invalid sync message", { timeout: 600_000 }, async 
     ["garbage", new Uint8Array([0x42, 0x99, 0x01, 0x02, 0x03])],
     ["empty", new Uint8Array()],
     ["a truncated sync message", firstSyncMessage().subarray(0, 3)],
+    // Decodes, but its bloom filter has entries and no bits: automerge
+    // 0.12 divides by zero on it and samod's actor for the document dies,
+    // so nobody gets the document any more. Found by fuzz/.
+    ["a bloom filter without bits", new Uint8Array([0x42, 0, 0, 1, 0, 3, 1, 0, 7, 0])],
   ]) {
     for (const type of ["request", "sync"]) {
       const s = await join(await rawSocket(server));
       s.ws.send(request(s, notes, data, type));
       const closed = await closedBy(s, `a ${type} with ${name} data`);
       assert.equal(closed.code, 1007, JSON.stringify(closed));
-      assert.match(closed.reason, /invalid sync message/);
+      assert.match(closed.reason, /invalid sync message/, name);
     }
   }
   await server.logged("carries an invalid sync message");
