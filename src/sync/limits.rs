@@ -162,18 +162,36 @@ pub fn validate(msg: &[u8]) -> Result<Envelope<'_>, Violation> {
             document: document.to_string(),
             error,
         };
-        let msg = automerge::sync::Message::decode(data).map_err(|e| invalid(e.to_string()))?;
-        if msg
-            .have
-            .iter()
-            .any(|have| is_bitless_bloom(&have.bloom.to_bytes()))
-        {
-            return Err(invalid(
-                "a bloom filter with entries but no bits".to_owned(),
-            ));
-        }
+        decode_sync(data).map_err(invalid)?;
     }
     Ok(env)
+}
+
+/// Decodes an automerge sync message, refusing what automerge would decode
+/// and then panic on.
+pub fn decode_sync(data: &[u8]) -> Result<automerge::sync::Message, String> {
+    let msg = automerge::sync::Message::decode(data).map_err(|e| e.to_string())?;
+    if msg
+        .have
+        .iter()
+        .any(|have| is_bitless_bloom(&have.bloom.to_bytes()))
+    {
+        return Err("a bloom filter with entries but no bits".to_owned());
+    }
+    // automerge 0.12 panics on some malformed change chunks (an unwrap in
+    // hexane, under `storage::bundle`) instead of returning an error, and the
+    // panic kills samod's actor for the document. So each change is first
+    // loaded into a scratch document, where a panic costs only this check.
+    // Found by `fuzz/`; a change's deps need not be present for this.
+    for change in msg.changes.iter() {
+        let parsed = std::panic::catch_unwind(|| {
+            automerge::Automerge::new().load_incremental(change).is_ok()
+        });
+        if parsed.is_err() {
+            return Err("a change automerge cannot parse without panicking".to_owned());
+        }
+    }
+    Ok(msg)
 }
 
 /// A bloom filter that counts entries but has no bits: automerge 0.12
@@ -643,6 +661,12 @@ mod tests {
         assert!(validate(&message("sync", "3Y9Fj", &reply.encode())).is_ok());
         assert!(!is_bitless_bloom(&[]));
         assert!(is_bitless_bloom(&[1, 0, 7]));
+        // A change chunk that makes automerge panic (fuzz/seeds/sync_message/crash-hexane-bundle).
+        let crash = include_bytes!("../../fuzz/seeds/sync_message/crash-hexane-bundle");
+        let err = decode_sync(crash).unwrap_err();
+        assert!(err.contains("cannot parse"), "{err}");
+        let err = validate(&message("sync", "3Y9Fj", crash)).unwrap_err();
+        assert!(matches!(err, Violation::InvalidSync { .. }), "{err}");
         assert!(is_bitless_bloom(&[0x81, 0x01, 0, 7]));
         assert!(!is_bitless_bloom(&[1, 10, 7, 0xff, 0x03]));
     }
