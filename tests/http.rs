@@ -191,8 +191,7 @@ async fn bad_files_are_reported_and_the_rest_served() {
         .unwrap()
         .port();
     let s = Server::start_on(content.path(), data.path(), port);
-    let out = s.output();
-    assert!(out.contains("broken.md:3"), "reports file and line:\n{out}");
+    s.wait_output("broken.md:3");
     let v: serde_json::Value = client()
         .get(s.url("/api/library"))
         .send()

@@ -21,11 +21,7 @@ async fn a_clean_restart_skips_unchanged_files_and_applies_edited_ones() {
     );
 
     let second = Server::start_on(&content, &data, port);
-    assert!(
-        second.output().contains("unchanged=1"),
-        "{}",
-        second.output()
-    );
+    second.wait_output("unchanged=1");
     assert!(!data.join("import-cache.json").exists());
     drop(second); // kill -9: no cache is left behind
 
@@ -40,7 +36,7 @@ async fn a_clean_restart_skips_unchanged_files_and_applies_edited_ones() {
     )
     .unwrap();
     let third = Server::start_on(&content, &data, port);
-    assert!(third.output().contains("updated=1"), "{}", third.output());
+    third.wait_output("updated=1");
     let html = client()
         .get(third.url("/articles/ayotzinapa-and-palestine"))
         .send()
@@ -70,7 +66,7 @@ async fn an_edit_made_while_stopped_is_applied_despite_the_cache() {
     )
     .unwrap();
     let second = Server::start_on(&content, &data, port);
-    assert!(second.output().contains("updated=1"), "{}", second.output());
+    second.wait_output("updated=1");
     let html = client()
         .get(second.url("/articles/ayotzinapa-and-palestine"))
         .send()

@@ -75,12 +75,13 @@ impl Server {
             let ready_tx = ready_tx.clone();
             std::thread::spawn(move || {
                 for line in BufReader::new(pipe).lines().map_while(Result::ok) {
-                    if line.starts_with("listening on") {
-                        let _ = ready_tx.send(());
-                    }
                     if let Ok(mut o) = output.lock() {
                         o.push_str(&line);
                         o.push('\n');
+                    }
+                    // After recording it, so "ready" implies it is in `output`.
+                    if line.starts_with("listening on") {
+                        let _ = ready_tx.send(());
                     }
                 }
             });
@@ -102,6 +103,24 @@ impl Server {
 
     pub fn output(&self) -> String {
         self.output.lock().map(|o| o.clone()).unwrap_or_default()
+    }
+
+    /// Waits until the server has printed `needle` (stdout and stderr are
+    /// read by separate threads, so a log line may trail "listening on").
+    /// Returns everything printed so far; panics with it after [`WAIT`].
+    pub fn wait_output(&self, needle: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let out = self.output();
+            if out.contains(needle) {
+                return out;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server never printed {needle:?}:\n{out}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     pub fn port(&self) -> u16 {
