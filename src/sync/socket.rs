@@ -34,6 +34,8 @@ pub enum SocketError {
     TextFrame,
     #[error("no frame from the client for {0:?}; assuming it is gone")]
     Dead(Duration),
+    #[error("the client took no data for {0:?}; assuming it is gone")]
+    Stalled(Duration),
     #[error("websocket error: {0}")]
     Ws(#[from] axum::Error),
     #[error(transparent)]
@@ -46,6 +48,21 @@ pub fn transport(socket: WebSocket, peer: SocketAddr) -> samod::Transport {
     let (to_socket, from_samod) = mpsc::unbounded::<Vec<u8>>();
     tokio::spawn(pump(socket, peer, to_samod, from_samod));
     samod::Transport::new(from_socket.map(Ok::<_, SocketError>), to_socket)
+}
+
+/// Sends one frame, giving up after [`DEAD_AFTER`]: a phone that vanished
+/// without closing stops acknowledging TCP data, the send buffer fills, and
+/// an unbounded send would stall this loop (and its pings and its dead-peer
+/// check) until the kernel gives up, many minutes later.
+async fn send(
+    tx: &mut futures::stream::SplitSink<WebSocket, Message>,
+    msg: Message,
+) -> Result<(), SocketError> {
+    match tokio::time::timeout(DEAD_AFTER, tx.send(msg)).await {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(e)) => Err(SocketError::Ws(e)),
+        Err(_) => Err(SocketError::Stalled(DEAD_AFTER)),
+    }
 }
 
 async fn pump(
@@ -83,8 +100,8 @@ async fn pump(
             }
             out = from_samod.next() => match out {
                 Some(bytes) => {
-                    if let Err(e) = tx.send(Message::Binary(bytes.into())).await {
-                        break Err(SocketError::Ws(e));
+                    if let Err(e) = send(&mut tx, Message::Binary(bytes.into())).await {
+                        break Err(e);
                     }
                 }
                 // samod closed the connection (protocol error, shutdown).
@@ -94,8 +111,8 @@ async fn pump(
                 if last_heard.elapsed() >= DEAD_AFTER {
                     break Err(SocketError::Dead(last_heard.elapsed()));
                 }
-                if let Err(e) = tx.send(Message::Ping(Default::default())).await {
-                    break Err(SocketError::Ws(e));
+                if let Err(e) = send(&mut tx, Message::Ping(Default::default())).await {
+                    break Err(e);
                 }
             }
         }
@@ -108,7 +125,7 @@ async fn pump(
     }
     let code = match &outcome {
         Err(SocketError::TextFrame) => 1003,
-        Err(SocketError::Dead(_)) => 1001,
+        Err(SocketError::Dead(_) | SocketError::Stalled(_)) => 1001,
         Err(SocketError::Limit(v)) => v.close_code(),
         _ => 1000,
     };
@@ -118,11 +135,15 @@ async fn pump(
     };
     // Tell samod the stream ended, then say goodbye if the socket still works.
     drop(to_samod);
-    let _ = tx
-        .send(Message::Close(Some(CloseFrame {
-            code,
-            reason: reason.into(),
-        })))
-        .await;
-    let _ = tx.close().await;
+    // Bounded: a stalled socket must not keep this task alive.
+    let goodbye = async {
+        let _ = tx
+            .send(Message::Close(Some(CloseFrame {
+                code,
+                reason: reason.into(),
+            })))
+            .await;
+        let _ = tx.close().await;
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(5), goodbye).await;
 }
