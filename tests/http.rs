@@ -148,26 +148,12 @@ async fn sigterm_shuts_down_cleanly() {
 #[tokio::test]
 async fn restart_keeps_the_same_urls() {
     let mut first = Server::start();
-    let before: serde_json::Value = client()
-        .get(first.url("/api/library"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let before = first.get_json("/api/library").await;
     let (content, data, port) = (first.content.clone(), first.data.clone(), first.port());
     let _dirs = first.take_dirs();
     assert!(first.terminate().success());
     let second = Server::start_on(&content, &data, port);
-    let after: serde_json::Value = client()
-        .get(second.url("/api/library"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let after = second.get_json("/api/library").await;
     assert_eq!(before, after);
 }
 
@@ -185,21 +171,10 @@ async fn bad_files_are_reported_and_the_rest_served() {
     )
     .unwrap();
     let data = tempfile::tempdir().unwrap();
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
+    let port = common::free_port();
     let s = Server::start_on(content.path(), data.path(), port);
     s.wait_output("broken.md:3");
-    let v: serde_json::Value = client()
-        .get(s.url("/api/library"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let v = s.get_json("/api/library").await;
     let slugs: Vec<_> = v["articles"]
         .as_array()
         .unwrap()
@@ -210,14 +185,7 @@ async fn bad_files_are_reported_and_the_rest_served() {
         slugs.contains(&SEED.to_string()) && slugs.contains(&"rtl".to_string()),
         "{slugs:?}"
     );
-    let html = client()
-        .get(s.url("/articles/rtl"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = s.get_text("/articles/rtl").await;
     assert!(html.contains("<html lang=\"ar\" dir=\"rtl\">"), "{html}");
 }
 

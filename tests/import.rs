@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{Server, client};
+use common::Server;
 
 #[tokio::test]
 async fn a_clean_restart_skips_unchanged_files_and_applies_edited_ones() {
@@ -37,14 +37,7 @@ async fn a_clean_restart_skips_unchanged_files_and_applies_edited_ones() {
     .unwrap();
     let third = Server::start_on(&content, &data, port);
     third.wait_output("updated=1");
-    let html = client()
-        .get(third.url("/articles/ayotzinapa-and-palestine"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = third.get_text("/articles/ayotzinapa-and-palestine").await;
     assert!(html.contains("Two dates, seemingly unrelated"));
 }
 
@@ -67,13 +60,6 @@ async fn an_edit_made_while_stopped_is_applied_despite_the_cache() {
     .unwrap();
     let second = Server::start_on(&content, &data, port);
     second.wait_output("updated=1");
-    let html = client()
-        .get(second.url("/articles/ayotzinapa-and-palestine"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = second.get_text("/articles/ayotzinapa-and-palestine").await;
     assert!(html.contains("Pegasus is the plainest example."));
 }
