@@ -171,6 +171,7 @@ pub fn validate(msg: &[u8]) -> Result<Envelope<'_>, Violation> {
 /// and then panic on.
 pub fn decode_sync(data: &[u8]) -> Result<automerge::sync::Message, String> {
     let msg = automerge::sync::Message::decode(data).map_err(|e| e.to_string())?;
+    super::chunks::check(msg.changes.iter()).map_err(|e| e.to_string())?;
     if msg
         .have
         .iter()
@@ -178,11 +179,11 @@ pub fn decode_sync(data: &[u8]) -> Result<automerge::sync::Message, String> {
     {
         return Err("a bloom filter with entries but no bits".to_owned());
     }
-    // automerge 0.12 panics on some malformed change chunks (an unwrap in
-    // hexane, under `storage::bundle`) instead of returning an error, and the
-    // panic kills samod's actor for the document. So each change is first
-    // loaded into a scratch document, where a panic costs only this check.
-    // Found by `fuzz/`; a change's deps need not be present for this.
+    // automerge 0.12 panicked on malformed bundle chunks (an unwrap in
+    // hexane), now refused above; a panic in loading would kill samod's
+    // actor for the document. So each change is also loaded into a scratch
+    // document first, where a panic costs only this check. Found by
+    // `fuzz/`; a change's deps need not be present for this.
     for change in msg.changes.iter() {
         let parsed = std::panic::catch_unwind(|| {
             automerge::Automerge::new().load_incremental(change).is_ok()
@@ -661,10 +662,10 @@ mod tests {
         assert!(validate(&message("sync", "3Y9Fj", &reply.encode())).is_ok());
         assert!(!is_bitless_bloom(&[]));
         assert!(is_bitless_bloom(&[1, 0, 7]));
-        // A change chunk that makes automerge panic (fuzz/seeds/sync_message/crash-hexane-bundle).
+        // A bundle chunk that makes automerge panic (fuzz/seeds/sync_message/crash-hexane-bundle).
         let crash = include_bytes!("../../fuzz/seeds/sync_message/crash-hexane-bundle");
         let err = decode_sync(crash).unwrap_err();
-        assert!(err.contains("cannot parse"), "{err}");
+        assert!(err.contains("bundle"), "{err}");
         let err = validate(&message("sync", "3Y9Fj", crash)).unwrap_err();
         assert!(matches!(err, Violation::InvalidSync { .. }), "{err}");
         assert!(is_bitless_bloom(&[0x81, 0x01, 0, 7]));

@@ -1,7 +1,10 @@
 //! The `/sync` WebSocket: the automerge-repo protocol through samod, with
 //! what samod leaves to us — who may read or write what (`policy`), and a
-//! socket that pings, enforces limits and notices dead phones (`socket`).
+//! socket that pings, enforces limits and notices dead phones (`socket`),
+//! and checks on messages and chunks before automerge sees them (`limits`,
+//! `chunks`).
 
+pub mod chunks;
 pub mod limits;
 pub mod policy;
 pub mod quota;

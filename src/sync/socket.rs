@@ -125,6 +125,7 @@ async fn pump(
     }
     let code = match &outcome {
         Err(SocketError::TextFrame) => 1003,
+        Err(SocketError::Ws(e)) if too_big(e) => 1009,
         Err(SocketError::Dead(_) | SocketError::Stalled(_)) => 1001,
         Err(SocketError::Limit(v)) => v.close_code(),
         _ => 1000,
@@ -146,4 +147,16 @@ async fn pump(
         let _ = tx.close().await;
     };
     let _ = tokio::time::timeout(Duration::from_secs(5), goodbye).await;
+}
+
+/// Whether axum gave up on a message over [`MAX_MESSAGE_BYTES`]: tungstenite
+/// refuses it from the frame header (or, when fragmented, once the parts
+/// pass the limit), without buffering it.
+fn too_big(e: &axum::Error) -> bool {
+    use std::error::Error;
+    matches!(
+        e.source()
+            .and_then(|s| s.downcast_ref::<tungstenite::Error>()),
+        Some(tungstenite::Error::Capacity(_))
+    )
 }
