@@ -15,6 +15,7 @@ use crate::schema;
 use crate::store::{Store, StoreError};
 use crate::sync::Policy;
 use crate::sync::quota::Quota;
+use crate::sync::unknown::SERVER_PEER_ID;
 use crate::web::{self, AppState, Inner, assets};
 
 pub struct Config {
@@ -52,13 +53,12 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
 
     let catalog: Arc<RwLock<Arc<Catalog>>> = Arc::default();
     let quota = Quota::new(store.clone(), schema::notes::MAX_DOC_BYTES as u64);
+    let policy = Policy::new(catalog.clone(), store.clone(), quota.full())
+        .with_open_documents(config.open_documents);
     let repo = Repo::build_tokio()
         .with_storage(quota.clone())
-        .with_peer_id(PeerId::from("glosa-server"))
-        .with_share_policy(
-            Policy::new(catalog.clone(), store.clone(), quota.full())
-                .with_open_documents(config.open_documents),
-        )
+        .with_peer_id(PeerId::from(SERVER_PEER_ID))
+        .with_share_policy(policy.clone())
         // We never announce, so a phone's connection needs only the
         // documents it asks for (vendor/README.md §1).
         .with_lazy_incoming_attachment(true)
@@ -93,6 +93,7 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         acceptor,
         catalog: catalog.clone(),
         store: store.clone(),
+        policy,
         assets: assets::Entry::load(),
     });
 

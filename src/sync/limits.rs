@@ -3,9 +3,10 @@
 //! samod decodes every message itself, but two kinds of abuse cost us more
 //! than they cost the sender:
 //!
-//! - **Asking for document ids at random.** samod starts a document actor
-//!   for every id it is asked about, even one the policy denies, and never
-//!   stops it. So a connection may ask for many documents in a burst (a
+//! - **Asking for document ids at random.** Ids we do not serve are
+//!   answered without samod (`unknown`), but each served document a
+//!   connection asks for costs samod an actor until it is idle. So a
+//!   connection may ask for many documents in a burst (a
 //!   phone's first sync asks for the library, and for every article its
 //!   text and its notes: about 2,000 for a library of 1,000 articles), then
 //!   only a few per second; beyond that it is closed.
@@ -96,6 +97,8 @@ impl std::fmt::Display for DocRef<'_> {
 pub struct Envelope<'a> {
     /// `join`, `request`, `sync`, … (unknown types are left to samod).
     pub kind: &'a str,
+    /// The sender's peer id.
+    pub sender: Option<&'a str>,
     pub document: Option<DocRef<'a>>,
     pub data: Option<&'a [u8]>,
 }
@@ -114,6 +117,7 @@ pub fn decode(msg: &[u8]) -> Result<Envelope<'_>, Violation> {
         _ => return Err(Violation::NotAMessage("not a CBOR map")),
     };
     let mut kind = None;
+    let mut sender = None;
     let mut document = None;
     let mut data = None;
     for _ in 0..entries {
@@ -125,6 +129,10 @@ pub fn decode(msg: &[u8]) -> Result<Envelope<'_>, Violation> {
             "type" => match r.head()? {
                 Head::Len(TEXT, n) => kind = Some(r.text(n)?),
                 _ => return Err(Violation::NotAMessage("`type` is not a string")),
+            },
+            "senderId" => match r.head()? {
+                Head::Len(TEXT, n) => sender = Some(r.text(n)?),
+                _ => return Err(Violation::NotAMessage("`senderId` is not a string")),
             },
             "documentId" => match r.head()? {
                 Head::Len(TEXT, n) => document = Some(DocRef::Text(r.text(n)?)),
@@ -141,6 +149,7 @@ pub fn decode(msg: &[u8]) -> Result<Envelope<'_>, Violation> {
     let kind = kind.ok_or(Violation::NotAMessage("no `type`"))?;
     Ok(Envelope {
         kind,
+        sender,
         document,
         data,
     })
@@ -241,12 +250,12 @@ impl Limits {
     }
 
     /// Checks one incoming message; an error means: close the connection.
-    pub fn check(&mut self, msg: &[u8], now: Instant) -> Result<(), Violation> {
+    pub fn check<'m>(&mut self, msg: &'m [u8], now: Instant) -> Result<Envelope<'m>, Violation> {
         let env = validate(msg)?;
         if let Some(doc) = env.document {
             self.count(doc, now)?;
         }
-        Ok(())
+        Ok(env)
     }
 
     fn count(&mut self, doc: DocRef<'_>, now: Instant) -> Result<(), Violation> {
@@ -539,6 +548,7 @@ mod tests {
         let join = join();
         let env = validate(&join).unwrap();
         assert_eq!((env.kind, env.document, env.data), ("join", None, None));
+        assert_eq!(env.sender, Some("phone-1"));
     }
 
     #[test]
@@ -698,7 +708,9 @@ mod tests {
         let mut limits = Limits::new(t0);
         let sync = empty_sync_message();
         let ask = |limits: &mut Limits, i: u32, now| {
-            limits.check(&message("request", &format!("r{i}"), &sync), now)
+            limits
+                .check(&message("request", &format!("r{i}"), &sync), now)
+                .map(|_| ())
         };
         for i in 0..BURST_DOCS {
             ask(&mut limits, i, t0).unwrap();
@@ -736,7 +748,10 @@ mod tests {
         let err = loop {
             // One new document every 100 ms: well under the rate.
             now += Duration::from_millis(100);
-            if let Err(e) = limits.check(&message("sync", &format!("t{n}"), &sync), now) {
+            if let Err(e) = limits
+                .check(&message("sync", &format!("t{n}"), &sync), now)
+                .map(|_| ())
+            {
                 break e;
             }
             n += 1;

@@ -1,13 +1,14 @@
 //! The `/sync` WebSocket: the automerge-repo protocol through samod, with
 //! what samod leaves to us — who may read or write what (`policy`), and a
 //! socket that pings, enforces limits and notices dead phones (`socket`),
-//! and checks on messages and chunks before automerge sees them (`limits`,
-//! `chunks`).
+//! checks on messages and chunks before automerge sees them (`limits`,
+//! `chunks`), and answers for documents we do not serve (`unknown`).
 
 pub mod chunks;
 pub mod limits;
 pub mod policy;
 pub mod quota;
 pub mod socket;
+pub mod unknown;
 
 pub use policy::Policy;

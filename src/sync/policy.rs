@@ -57,6 +57,12 @@ impl Policy {
         self
     }
 
+    /// Whether clients may see `doc` at all: the catalog's documents (and,
+    /// in benchmark mode, any). Other ids never reach samod (`unknown`).
+    pub fn serves(&self, doc: &DocumentId) -> bool {
+        self.access(doc, true) != Access::Denied
+    }
+
     /// The access a client has to `doc` now.
     fn access(&self, doc: &DocumentId, store_writable: bool) -> Access {
         let catalog = match self.catalog.read() {

@@ -5,7 +5,8 @@
 //! Here a pump task owns the socket: it pings every [`PING_EVERY`], closes
 //! a connection that has been silent for [`DEAD_AFTER`], and closes, with
 //! a logged reason, on anything the protocol does not allow (text frames,
-//! frames over the size limit). samod sees only the binary messages.
+//! frames over the size limit). samod sees only the binary messages, and
+//! only those about documents we serve (`unknown`).
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -15,7 +16,9 @@ use futures::channel::mpsc;
 use futures::{SinkExt, StreamExt};
 use tokio::time::{Instant, MissedTickBehavior, interval_at};
 
+use super::Policy;
 use super::limits::{self, Limits};
+use super::unknown::{self, Route};
 
 /// The largest message a client may send: a whole notes document (the
 /// server refuses notes documents above 4 MiB) with room to spare.
@@ -43,10 +46,10 @@ pub enum SocketError {
 }
 
 /// Wraps `socket` as a samod transport and starts the pump that drives it.
-pub fn transport(socket: WebSocket, peer: SocketAddr) -> samod::Transport {
+pub fn transport(socket: WebSocket, peer: SocketAddr, policy: Policy) -> samod::Transport {
     let (to_samod, from_socket) = mpsc::channel::<Vec<u8>>(INBOUND_QUEUE);
     let (to_socket, from_samod) = mpsc::unbounded::<Vec<u8>>();
-    tokio::spawn(pump(socket, peer, to_samod, from_samod));
+    tokio::spawn(pump(socket, peer, policy, to_samod, from_samod));
     samod::Transport::new(from_socket.map(Ok::<_, SocketError>), to_socket)
 }
 
@@ -68,6 +71,7 @@ async fn send(
 async fn pump(
     socket: WebSocket,
     peer: SocketAddr,
+    policy: Policy,
     mut to_samod: mpsc::Sender<Vec<u8>>,
     mut from_samod: mpsc::UnboundedReceiver<Vec<u8>>,
 ) {
@@ -85,12 +89,23 @@ async fn pump(
                     None => break Ok(()),
                     Some(Err(e)) => break Err(SocketError::Ws(e)),
                     Some(Ok(Message::Binary(bytes))) => {
-                        if let Err(v) = limits.check(&bytes, std::time::Instant::now()) {
-                            break Err(v.into());
-                        }
-                        // samod stopped listening: the connection is over.
-                        if to_samod.send(bytes.to_vec()).await.is_err() {
-                            break Ok(());
+                        let route = match limits.check(&bytes, std::time::Instant::now()) {
+                            Ok(env) => unknown::route(&env, |doc| policy.serves(doc)),
+                            Err(v) => break Err(v.into()),
+                        };
+                        match route {
+                            Route::Samod => {
+                                // samod stopped listening: the connection is over.
+                                if to_samod.send(bytes.to_vec()).await.is_err() {
+                                    break Ok(());
+                                }
+                            }
+                            Route::Reply(reply) => {
+                                if let Err(e) = send(&mut tx, Message::Binary(reply.into())).await {
+                                    break Err(e);
+                                }
+                            }
+                            Route::Drop => {}
                         }
                     }
                     Some(Ok(Message::Text(_))) => break Err(SocketError::TextFrame),

@@ -31,7 +31,7 @@ use tower_http::trace::TraceLayer;
 
 use crate::import::Catalog;
 use crate::store::Store;
-use crate::sync::socket;
+use crate::sync::{Policy, socket};
 
 /// Everything a handler may read. Handlers hold no state of their own.
 #[derive(Clone)]
@@ -42,6 +42,7 @@ pub struct Inner {
     pub acceptor: AcceptorHandle,
     pub catalog: Arc<RwLock<Arc<Catalog>>>,
     pub store: Store,
+    pub policy: Policy,
     pub assets: assets::Entry,
 }
 
@@ -101,7 +102,7 @@ async fn sync_socket(
     ws.max_message_size(socket::MAX_MESSAGE_BYTES)
         .max_frame_size(socket::MAX_MESSAGE_BYTES)
         .on_upgrade(move |ws| async move {
-            let transport = socket::transport(ws, peer);
+            let transport = socket::transport(ws, peer, state.policy.clone());
             if state.acceptor.accept(transport).is_err() {
                 tracing::debug!(%peer, "sync connection refused: shutting down");
             }
