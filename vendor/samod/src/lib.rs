@@ -762,6 +762,7 @@ impl Repo {
         let (tx_events, rx_events) = unbounded::channel();
         let mut inner = self.inner.lock().unwrap();
         inner.conn_listeners.push(tx_events);
+        inner.hub.set_report_connection_info(true);
         let now = inner
             .hub
             .connections()
@@ -1466,6 +1467,9 @@ impl TaskSetup {
         let peer_id = peer_id.unwrap_or_else(|| PeerId::new_with_rng(&mut rng));
         let mut hub = load_hub(storage.clone(), Hub::load(peer_id.clone())).await;
         hub.set_lazy_incoming_attachment(lazy_incoming_attachment);
+        // Connection info is built only while `connected_peers` has a
+        // listener (vendor/README.md §5).
+        hub.set_report_connection_info(false);
 
         let (tx_storage, rx_storage) = unbounded::channel();
         let tx_io_for_tick = tx_storage.clone();

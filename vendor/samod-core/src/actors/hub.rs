@@ -148,6 +148,16 @@ impl Hub {
         self.state.set_lazy_incoming(lazy);
     }
 
+    /// Whether to emit [`ConnectionEvent::StateChanged`] whenever a
+    /// connection's info changes (on by default). Each one clones the
+    /// connection's per-document state, and a connection changes on every
+    /// message, so turn it off unless something reads them.
+    ///
+    /// [`ConnectionEvent::StateChanged`]: crate::network::ConnectionEvent::StateChanged
+    pub fn set_report_connection_info(&mut self, report: bool) {
+        self.state.set_report_connection_info(report);
+    }
+
     pub fn is_stopped(&self) -> bool {
         self.state.run_state() == RunState::Stopped
     }

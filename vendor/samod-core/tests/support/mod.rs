@@ -56,6 +56,8 @@ pub struct Peer {
     /// Every message the hub addressed to a document actor, as Debug text.
     pub actor_messages_log: Vec<String>,
     pub terminated: Vec<DocumentActorId>,
+    /// `ConnectionEvent::StateChanged` events the hub emitted.
+    pub state_changed_events: usize,
     /// Encoded wire messages sent on each connection.
     pub sent: Vec<(ConnectionId, Vec<u8>)>,
     /// Sent but not yet delivered (delivered by `Net::run`).
@@ -169,6 +171,7 @@ impl Net {
             completed: HashMap::new(),
             actor_messages_log: Vec::new(),
             terminated: Vec::new(),
+            state_changed_events: 0,
             sent: Vec::new(),
             outbox: VecDeque::new(),
             listener: None,
@@ -396,8 +399,13 @@ impl Net {
             actor_messages,
             dial_requests,
             terminated_actors,
+            connection_events,
             ..
         } = results;
+        self.peers[idx].state_changed_events += connection_events
+            .iter()
+            .filter(|e| matches!(e, samod_core::network::ConnectionEvent::StateChanged { .. }))
+            .count();
         for args in spawn_actors {
             let actor_id = args.actor_id();
             let (actor, result) = DocumentActor::new(UnixTimestamp::now(), args);

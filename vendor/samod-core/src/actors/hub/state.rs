@@ -79,6 +79,13 @@ pub(crate) struct State {
     /// loaded document, which is needed to announce documents to, or request
     /// them from, peers that never asked.
     lazy_incoming: bool,
+
+    /// Whether to emit `ConnectionEvent::StateChanged` after each event
+    /// (on by default). Building one clones the connection's whole
+    /// per-document map, and a connection turns dirty on every message it
+    /// sends or receives: with hundreds of documents on one connection that
+    /// was a third of a sync server's CPU, spent on events nobody read.
+    report_connection_info: bool,
 }
 
 impl State {
@@ -102,7 +109,12 @@ impl State {
             search_dirty: HashSet::new(),
             conn_actors: HashMap::new(),
             lazy_incoming: false,
+            report_connection_info: true,
         }
+    }
+
+    pub(crate) fn set_report_connection_info(&mut self, report: bool) {
+        self.report_connection_info = report;
     }
 
     pub(crate) fn set_lazy_incoming(&mut self, lazy: bool) {
@@ -595,6 +607,11 @@ impl State {
         // Notify any listeners of updated connection info ("info" here is for monitoring purposes,
         // things like the last time we sent a message and the heads of each document according
         // to the connection and so on).
+        if !self.report_connection_info {
+            for conn in self.connections.values_mut() {
+                conn.clear_dirty();
+            }
+        }
         for (conn_id, new_state) in self.pop_new_connection_info() {
             if let Some(conn) = self.connections.get(&conn_id) {
                 let owner = conn.owner();

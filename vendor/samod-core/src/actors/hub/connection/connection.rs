@@ -495,6 +495,11 @@ impl Connection {
         }
     }
 
+    /// Forgets that the state changed, without building its info.
+    pub(crate) fn clear_dirty(&mut self) {
+        self.dirty = false;
+    }
+
     // If this connection state has changed since the last call to
     // `pop_new_info`, return the new info
     pub(crate) fn pop_new_info(&mut self) -> Option<ConnectionInfo> {
