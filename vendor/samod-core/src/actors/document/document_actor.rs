@@ -47,6 +47,9 @@ pub struct DocumentActor {
     load_state: Load,
     /// Sync states for each connected peer
     peer_connections: HashMap<ConnectionId, PeerDocConnection>,
+    /// Bumped whenever a connection is added or removed, so callers can
+    /// tell the set changed without cloning it (vendor/README.md §6).
+    connections_version: u64,
     on_disk_state: OnDiskState,
     /// Ongoing policy check tasks
     check_policy_tasks: HashMap<IoTaskId, ConnectionId>,
@@ -97,6 +100,7 @@ impl DocumentActor {
             check_policy_tasks: HashMap::new(),
             on_disk_state: OnDiskState::new(),
             peer_connections: HashMap::new(),
+            connections_version: 0,
             run_state: RunState::Running,
             phase,
             last_status_update: None,
@@ -461,6 +465,22 @@ impl DocumentActor {
         self.run_state == RunState::Stopped
     }
 
+    /// How many connections this document has, without cloning their state.
+    pub fn peer_count(&self) -> usize {
+        self.peer_connections.len()
+    }
+
+    /// Changes whenever a connection is added to or removed from this
+    /// document; equal values mean the same set of connections.
+    pub fn connections_version(&self) -> u64 {
+        self.connections_version
+    }
+
+    /// The peer ids of this document's connections.
+    pub fn connected_peer_ids(&self) -> impl Iterator<Item = &PeerId> {
+        self.peer_connections.values().map(|pc| &pc.peer_id)
+    }
+
     pub fn peers(&self) -> HashMap<ConnectionId, PeerDocState> {
         self.peer_connections
             .iter()
@@ -698,6 +718,7 @@ impl DocumentActor {
         );
         self.peer_connections
             .insert(conn_id, PeerDocConnection::new(peer_id, conn_id));
+        self.connections_version += 1;
         if let Phase::Requesting(request) = &mut self.phase
             && let Some(conn) = self.peer_connections.get(&conn_id)
         {
@@ -706,7 +727,9 @@ impl DocumentActor {
     }
 
     fn remove_connection(&mut self, conn_id: ConnectionId) {
-        self.peer_connections.remove(&conn_id);
+        if self.peer_connections.remove(&conn_id).is_some() {
+            self.connections_version += 1;
+        }
         self.check_policy_tasks.retain(|_, id| *id != conn_id);
         if let Phase::Requesting(request) = &mut self.phase {
             request.remove_connection(conn_id);

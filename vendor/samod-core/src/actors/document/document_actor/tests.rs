@@ -250,3 +250,47 @@ fn resetting_sync_state_preserves_read_only() {
     conn.reset_sync_state();
     assert!(conn.sync_state.read_only);
 }
+
+#[test]
+fn connections_version_changes_only_when_connections_come_or_go() {
+    // samod rebuilds a document's peer set only when this changes
+    // (vendor/README.md §6), so it must change on every add and remove.
+    let (mut actor, _, conn, task_id) = new_actor(true, None);
+    let v0 = actor.connections_version();
+    assert_eq!(actor.peer_count(), 1);
+    complete_policy(&mut actor, task_id, ShareConfig::read_write());
+    assert_eq!(
+        actor.connections_version(),
+        v0,
+        "a policy answer is no new connection"
+    );
+
+    let other = ConnectionId::new();
+    actor
+        .handle_message(
+            UnixTimestamp::now(),
+            HubToDocMsg(HubToDocMsgPayload::NewConnection {
+                connection_id: other,
+                peer_id: "another".into(),
+            }),
+        )
+        .unwrap();
+    let v1 = actor.connections_version();
+    assert_ne!(v1, v0);
+    assert_eq!(actor.peer_count(), 2);
+    let mut ids: Vec<String> = actor.connected_peer_ids().map(|p| p.to_string()).collect();
+    ids.sort();
+    assert_eq!(ids, ["another", "remote"]);
+
+    actor
+        .handle_message(
+            UnixTimestamp::now(),
+            HubToDocMsg(HubToDocMsgPayload::ConnectionClosed {
+                connection_id: conn,
+            }),
+        )
+        .unwrap();
+    assert_ne!(actor.connections_version(), v1);
+    assert_eq!(actor.peer_count(), actor.peers().len());
+    assert_eq!(actor.peer_count(), 1);
+}
