@@ -6,6 +6,7 @@
 import { useEffect, useState } from "preact/hooks";
 import type { SyncState } from "./status";
 import type { Progress } from "./progress";
+import type { UrlHeads } from "@automerge/automerge-repo/slim";
 
 export interface AppState {
   /** "starting" until automerge and the repo are up. */
@@ -69,5 +70,29 @@ export function storeLastSynced(t: number): void {
     localStorage.setItem(LAST_SYNCED, String(t));
   } catch {
     /* only a display hint */
+  }
+}
+
+/**
+ * The server's heads of each document as last heard. The repo learns them
+ * only once connected; after an offline reload the "not yet synced" marks
+ * and the header's "changes waiting" need them.
+ */
+const SERVER_HEADS = "glosa.serverHeads.";
+
+export function loadServerHeads(documentId: string): UrlHeads | null {
+  try {
+    const v: unknown = JSON.parse(localStorage.getItem(SERVER_HEADS + documentId) ?? "null");
+    return Array.isArray(v) && v.every((h) => typeof h === "string") ? (v as UrlHeads) : null;
+  } catch {
+    return null;
+  }
+}
+
+export function storeServerHeads(documentId: string, heads: UrlHeads): void {
+  try {
+    localStorage.setItem(SERVER_HEADS + documentId, JSON.stringify(heads));
+  } catch {
+    /* marks after an offline reload may be pessimistic: harmless */
   }
 }

@@ -39,8 +39,12 @@ test("notes and replies written on two offline phones all reach both, same order
     // Saved on the device: an offline reload still shows them, not yet synced.
     for (const [p, id] of [[pa, idA], [pb, idB]]) {
       await p.waitForSelector(`.note[data-note-id="${id}"][data-stored="true"]`, { state: "attached" });
+      await waitForSyncState(p, "pending");
       await p.reload();
       await waitForNotesReady(p);
+      // The header still knows there is something to send.
+      await waitForSyncState(p, "pending");
+      assert.match(await p.locator("#sync-status").textContent(), /changes waiting/);
       const notes = await waitForNotes(p, "own note after offline reload", (l) => l.length === 1 && l[0].replies.length === 1);
       assert.equal(notes[0].id, id);
       assert.equal(notes[0].synced, false, "marked not yet synced while offline");

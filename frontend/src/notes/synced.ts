@@ -9,14 +9,12 @@
  * that copy holds it with the same text and deleted flag (model.unsyncedIds).
  *
  * The repo only learns the server's heads once it is connected, so the last
- * heads are also kept in localStorage: after an offline reload the marks are
- * still right (the server had what it had).
+ * heads are also kept in localStorage (`store.ts`): after an offline reload
+ * the marks are still right (the server had what it had).
  */
 import { Automerge, decodeHeads, type DocHandle, type Repo, type UrlHeads } from "@automerge/automerge-repo/slim";
-import { safeStorage } from "../progress";
+import { loadServerHeads, storeServerHeads } from "../store";
 import { readNotes, unsyncedIds, type Note, type RawNotesDoc } from "./model";
-
-const PREFIX = "glosa.serverHeads.";
 
 export class ServerCopy {
   #handle: DocHandle<RawNotesDoc>;
@@ -40,21 +38,12 @@ export class ServerCopy {
   }
 
   #load(): UrlHeads | null {
-    try {
-      const v: unknown = JSON.parse(safeStorage()?.getItem(PREFIX + this.#handle.documentId) ?? "null");
-      return Array.isArray(v) && v.every((h) => typeof h === "string") ? (v as UrlHeads) : null;
-    } catch {
-      return null;
-    }
+    return loadServerHeads(this.#handle.documentId);
   }
 
   #set(heads: UrlHeads) {
     this.#heads = heads;
-    try {
-      safeStorage()?.setItem(PREFIX + this.#handle.documentId, JSON.stringify(heads));
-    } catch {
-      /* marks after an offline reload may be pessimistic: harmless */
-    }
+    storeServerHeads(this.#handle.documentId, heads);
   }
 
   /** The notes as the server has them; null when unknown. */

@@ -3,11 +3,12 @@
  * documents the server has spoken about since we connected, and how each
  * document's heads compare with the heads the server last acknowledged
  * (automerge-repo records those per server storage id in
- * `handle.getSyncInfo`). The decision itself is the pure `syncState`.
+ * `handle.getSyncInfo`; the notes also keep them across reloads). The
+ * decision itself is the pure `syncState`.
  */
 import { Automerge, decodeHeads, type DocHandle, type DocumentId, type PeerId, type Repo, type StorageId, type UrlHeads } from "@automerge/automerge-repo/slim";
 import { compareHeads, syncState, type DocSync } from "../status";
-import { storeLastSynced, type Store } from "../store";
+import { loadServerHeads, storeLastSynced, type Store } from "../store";
 
 export class StatusTracker {
   #repo: Repo;
@@ -78,7 +79,10 @@ export class StatusTracker {
     const docs: DocSync[] = [];
     for (const h of this.#watched) {
       if (!h.isReady()) continue;
-      const remote: UrlHeads | undefined = sid ? h.getSyncInfo(sid)?.lastHeads : undefined;
+      // After an offline reload the repo knows no server yet: fall back to
+      // the heads the notes remembered, so unsent notes show as waiting.
+      const remote: UrlHeads | undefined =
+        (sid ? h.getSyncInfo(sid)?.lastHeads : undefined) ?? loadServerHeads(h.documentId) ?? undefined;
       const relation = compareHeads(h.heads(), remote, (hs) => {
         try {
           return Automerge.hasHeads(h.doc(), decodeHeads(hs as UrlHeads));
