@@ -2,18 +2,16 @@
 // a temporary data dir and a temporary copy of the content, Debian's
 // Chromium driven by playwright-core, and waits on the app's own state
 // (data attributes it exposes), never on the clock.
-import { spawn } from "node:child_process";
 import { cp, mkdtemp, mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { createRequire } from "node:module";
 import { chromium } from "playwright-core";
+import { GlosaServer, freePort } from "../support/glosa.mjs";
 
 const here = dirname(fileURLToPath(import.meta.url));
 export const ROOT = resolve(here, "../..");
-export const BIN = process.env.GLOSA_BIN ?? join(ROOT, "target/debug/glosa");
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 export const SCREENSHOTS = process.env.GLOSA_SCREENSHOTS ?? join(here, "screenshots");
 
@@ -26,17 +24,6 @@ export const PHONE = {
   isMobile: true,
   hasTouch: true,
 };
-
-export async function freePort() {
-  return new Promise((ok, fail) => {
-    const s = createServer();
-    s.on("error", fail);
-    s.listen(0, "127.0.0.1", () => {
-      const { port } = s.address();
-      s.close(() => ok(port));
-    });
-  });
-}
 
 /** A temp dir with a copy of content/ plus the test fixtures (RTL, Spanish). */
 export async function makeContent({ fixtures = true } = {}) {
@@ -85,48 +72,17 @@ export function plain(md) {
  * returned object stops it gracefully (SIGTERM) or kills it (SIGKILL).
  */
 export async function startServer({ dataDir, contentDir, port }) {
-  port ??= await freePort();
-  const addr = `127.0.0.1:${port}`;
-  const child = spawn(BIN, ["serve", "--addr", addr, "--data", dataDir, "--content", contentDir], {
-    stdio: ["ignore", "pipe", "pipe"],
-    env: { ...process.env, RUST_LOG: process.env.RUST_LOG ?? "info" },
-  });
-  let log = "";
-  const exited = new Promise((ok) => child.on("exit", (code, signal) => ok({ code, signal })));
-  await new Promise((ok, fail) => {
-    const timer = setTimeout(() => fail(new Error(`server did not start within ${LONG} ms:\n${log}`)), LONG);
-    const onData = (d) => {
-      log += d;
-      if (log.includes("listening on http://")) {
-        clearTimeout(timer);
-        ok();
-      }
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", (d) => (log += d));
-    exited.then(({ code, signal }) => {
-      clearTimeout(timer);
-      fail(new Error(`server exited (${code ?? signal}) before listening:\n${log}`));
-    });
-  });
-  const server = {
-    port,
-    url: `http://${addr}`,
-    log: () => log,
-    async stop() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill("SIGTERM");
-      const t = setTimeout(() => child.kill("SIGKILL"), 20_000);
-      await exited;
-      clearTimeout(t);
-    },
-    async kill() {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill("SIGKILL");
-      await exited;
-    },
+  const server = new GlosaServer({ port: port ?? (await freePort()), dataDir, contentDir, root: dataDir });
+  await server.start({ expectHealthy: false });
+  return {
+    port: server.port,
+    url: server.base,
+    log: () => server.log,
+    /** SIGTERM, expecting a clean exit. */
+    stop: () => server.stop(),
+    /** SIGKILL. */
+    kill: () => server.kill9(),
   };
-  return server;
 }
 
 export async function launch() {

@@ -4,255 +4,36 @@
 // (a phone that keeps its documents). Nothing here sleeps to synchronise:
 // every wait polls a condition against a deadline.
 
-import { spawn, spawnSync } from "node:child_process";
 import fs from "node:fs";
-import net from "node:net";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { Repo } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
 import { NodeFSStorageAdapter } from "@automerge/automerge-repo-storage-nodefs";
 import * as Automerge from "@automerge/automerge";
 
+import {
+  GlosaServer as Server,
+  REPO_ROOT,
+  WAIT_MS,
+  freePort,
+  glosaBin,
+  makeRoot as makeTempRoot,
+  runGlosa,
+  runGlosaAsync,
+  waitFor,
+} from "../support/glosa.mjs";
+
 export { Automerge };
 
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-
-// Generous on purpose: CI is a noisy 2-core machine and a debug build.
-export const WAIT_MS = 60_000;
-const START_MS = 90_000;
-
-/** The server binary: $GLOSA_BIN (relative paths are from the repo root) or target/debug/glosa. */
-export function glosaBin() {
-  const bin = path.resolve(REPO_ROOT, process.env.GLOSA_BIN || "target/debug/glosa");
-  if (!fs.existsSync(bin)) {
-    throw new Error(`glosa binary not found at ${bin}; run \`cargo build\` or set GLOSA_BIN`);
-  }
-  return bin;
-}
-
-/** Poll `cond` (sync or async) until it returns a truthy value, which is returned. */
-export async function waitFor(cond, { timeout = WAIT_MS, interval = 25, what = "condition" } = {}) {
-  const deadline = Date.now() + timeout;
-  let lastError;
-  for (;;) {
-    try {
-      const v = await cond();
-      if (v) return v;
-      lastError = undefined;
-    } catch (e) {
-      lastError = e;
-    }
-    if (Date.now() > deadline) {
-      const why = lastError ? ` (last error: ${lastError.message})` : "";
-      throw new Error(`timed out after ${timeout} ms waiting for ${what}${why}`);
-    }
-    await new Promise((r) => setTimeout(r, interval));
-  }
-}
-
-/** A port that was free a moment ago. */
-export async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-// Every server process still running, so that even a crashing test process
-// does not leave one behind.
-const liveProcs = new Set();
-process.on("exit", () => {
-  for (const p of liveProcs) {
-    try {
-      p.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-});
-
-const LOG_LIMIT = 1024 * 1024;
-
-/** Run a glosa subcommand to completion: {code, stdout, stderr}. */
-export function runGlosa(args, { timeout = 120_000 } = {}) {
-  const r = spawnSync(glosaBin(), args, { encoding: "utf8", timeout, env: { ...process.env, RUST_LOG: "info" } });
-  if (r.error) throw new Error(`glosa ${args.join(" ")}: ${r.error.message}`);
-  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Run a glosa subcommand without blocking the event loop (clients keep syncing meanwhile). */
-export function runGlosaAsync(args) {
-  return new Promise((resolve, reject) => {
-    const p = spawn(glosaBin(), args, { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: "info" } });
-    liveProcs.add(p);
-    let stdout = "";
-    let stderr = "";
-    p.stdout.on("data", (c) => (stdout += c));
-    p.stderr.on("data", (c) => (stderr += c));
-    p.on("error", reject);
-    p.on("exit", (code, signal) => {
-      liveProcs.delete(p);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
-}
+export { REPO_ROOT, Server, WAIT_MS, freePort, glosaBin, runGlosa, runGlosaAsync, waitFor };
 
 /** A temporary root with a copy of the repo's content/ plus `extraFiles` ({name: text}). */
 export function makeRoot(prefix = "glosa-durability-", extraFiles = {}) {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  const contentDir = path.join(root, "content");
-  fs.cpSync(path.join(REPO_ROOT, "content"), contentDir, { recursive: true });
-  for (const [name, text] of Object.entries(extraFiles)) {
-    fs.writeFileSync(path.join(contentDir, name), text);
-  }
+  const { root, contentDir } = makeTempRoot(prefix, extraFiles);
+  // Callers choose their own data dir (a tmpfs, a restored one).
+  fs.rmSync(path.join(root, "data"), { recursive: true, force: true });
   return { root, contentDir };
-}
-
-/** One glosa server, restartable on the same port, data and content dirs. */
-export class Server {
-  constructor({ port, dataDir, contentDir, root }) {
-    this.port = port;
-    this.dataDir = dataDir;
-    this.contentDir = contentDir;
-    this.root = root;
-    this.proc = null;
-    this.log = "";
-    this.exit = null;
-    this.starts = 0;
-  }
-
-  get base() {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  get wsUrl() {
-    return `ws://127.0.0.1:${this.port}/sync`;
-  }
-
-  get running() {
-    return this.proc !== null && this.exit === null;
-  }
-
-  #append(prefix, chunk) {
-    this.log += chunk
-      .toString()
-      .split("\n")
-      .map((l, i, a) => (i === a.length - 1 && l === "" ? "" : `${prefix}${l}`))
-      .join("\n");
-    if (this.log.length > LOG_LIMIT) this.log = this.log.slice(-LOG_LIMIT);
-  }
-
-  logTail(chars = 6000) {
-    return this.log.slice(-chars);
-  }
-
-  /** The log of the current (latest) run only. */
-  currentLog() {
-    const marker = `===== start #${this.starts} =====`;
-    const i = this.log.lastIndexOf(marker);
-    return i === -1 ? this.log : this.log.slice(i);
-  }
-
-  /** Start (or restart) and wait until it prints `listening on` and /healthz answers 200. */
-  async start({ expectHealthy = true } = {}) {
-    if (this.running) throw new Error("server already running");
-    this.starts += 1;
-    this.exit = null;
-    this.#append("", `\n===== start #${this.starts} =====\n`);
-    const proc = spawn(
-      glosaBin(),
-      ["serve", "--addr", `127.0.0.1:${this.port}`, "--data", this.dataDir, "--content", this.contentDir],
-      { cwd: this.root, stdio: ["ignore", "pipe", "pipe"], env: { RUST_LOG: "info", ...process.env, RUST_BACKTRACE: "1" } },
-    );
-    this.proc = proc;
-    liveProcs.add(proc);
-    let stdout = "";
-    proc.stdout.on("data", (c) => {
-      stdout += c.toString();
-      this.#append("[out] ", c);
-    });
-    proc.stderr.on("data", (c) => this.#append("[err] ", c));
-    this.exited = new Promise((resolve) => {
-      proc.on("exit", (code, signal) => {
-        liveProcs.delete(proc);
-        this.exit = { code, signal };
-        resolve(this.exit);
-      });
-    });
-    proc.on("error", (e) => this.#append("[spawn] ", `${e.message}\n`));
-    try {
-      await waitFor(
-        async () => {
-          if (this.exit) throw new Error(`server exited early: ${JSON.stringify(this.exit)}`);
-          if (!stdout.includes("listening on")) return false;
-          if (!expectHealthy) return true;
-          const res = await fetch(`${this.base}/healthz`);
-          await res.arrayBuffer();
-          return res.status === 200;
-        },
-        { timeout: START_MS, interval: 50, what: "the server to print `listening on` and answer /healthz 200" },
-      );
-    } catch (e) {
-      await this.kill9();
-      throw new Error(`${e.message}\n--- server log ---\n${this.logTail()}`);
-    }
-  }
-
-  /** SIGKILL: the server gets no chance to flush anything. */
-  async kill9() {
-    if (!this.running) return;
-    this.proc.kill("SIGKILL");
-    await this.exited;
-  }
-
-  /** SIGTERM, and expect a clean exit 0. */
-  async stop() {
-    if (!this.running) return;
-    this.proc.kill("SIGTERM");
-    let timer;
-    const timeout = new Promise((resolve) => {
-      timer = setTimeout(() => resolve(null), WAIT_MS);
-    });
-    const r = await Promise.race([this.exited, timeout]);
-    clearTimeout(timer);
-    if (r === null) {
-      await this.kill9();
-      throw new Error(`server did not exit within ${WAIT_MS} ms of SIGTERM\n${this.logTail()}`);
-    }
-    if (r.code !== 0) throw new Error(`server exited with ${JSON.stringify(r)} after SIGTERM\n${this.logTail()}`);
-  }
-
-  async getJson(p) {
-    const res = await fetch(this.base + p);
-    const body = await res.text();
-    if (res.status !== 200) throw new Error(`GET ${p} → ${res.status}: ${body.slice(0, 500)}`);
-    return JSON.parse(body);
-  }
-
-  async get(p) {
-    const res = await fetch(this.base + p);
-    return { status: res.status, text: await res.text() };
-  }
-
-  /** GET /healthz: {status, body}. */
-  async health() {
-    const res = await fetch(`${this.base}/healthz`);
-    const text = await res.text();
-    let body;
-    try {
-      body = JSON.parse(text);
-    } catch {
-      body = { raw: text };
-    }
-    return { status: res.status, body };
-  }
 }
 
 /**

@@ -4,12 +4,6 @@
 // Nothing here sleeps to synchronise: every wait polls a condition against
 // a deadline.
 
-import { spawn } from "node:child_process";
-import fs from "node:fs";
-import net from "node:net";
-import os from "node:os";
-import path from "node:path";
-import { fileURLToPath } from "node:url";
 import assert from "node:assert/strict";
 import WebSocket from "ws";
 import { encode, decode } from "cbor-x";
@@ -17,12 +11,10 @@ import { Repo } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
 import * as Automerge from "@automerge/automerge";
 
+import { GlosaServer, REPO_ROOT, WAIT_MS, glosaBin, waitFor } from "../support/glosa.mjs";
+
 export { Automerge, WebSocket, encode, decode };
-
-export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "../..");
-
-// Generous on purpose: CI is a noisy 2-core machine and a debug build.
-export const WAIT_MS = 60_000;
+export { REPO_ROOT, WAIT_MS, glosaBin, waitFor };
 
 /**
  * The memory bound every test asserts. The server idles at a few tens of
@@ -30,163 +22,30 @@ export const WAIT_MS = 60_000;
  */
 export const RSS_LIMIT_MB = 300;
 
-export function glosaBin() {
-  const bin = path.resolve(REPO_ROOT, process.env.GLOSA_BIN || "target/debug/glosa");
-  if (!fs.existsSync(bin)) {
-    throw new Error(`glosa binary not found at ${bin}; run \`cargo build\` or set GLOSA_BIN`);
-  }
-  return bin;
-}
-
-/** Poll `cond` until it returns a truthy value, which is returned. */
-export async function waitFor(cond, { timeout = WAIT_MS, interval = 25, what = "condition" } = {}) {
-  const deadline = Date.now() + timeout;
-  let lastError;
-  for (;;) {
-    try {
-      const v = await cond();
-      if (v) return v;
-      lastError = undefined;
-    } catch (e) {
-      lastError = e;
-    }
-    if (Date.now() > deadline) {
-      const why = lastError ? ` (last error: ${lastError.message})` : "";
-      throw new Error(`timed out after ${timeout} ms waiting for ${what}${why}`);
-    }
-    await new Promise((r) => setTimeout(r, interval));
-  }
-}
-
-async function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.unref();
-    srv.on("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-const live = new Set();
-process.on("exit", () => {
-  for (const p of live) {
-    try {
-      p.kill("SIGKILL");
-    } catch {
-      // already gone
-    }
-  }
-});
-
-// Everything: a flood of warnings after a closed connection must not push
-// out the line a test looks for.
-const LOG_LIMIT = 64 * 1024 * 1024;
-
 /** One glosa server on a temp copy of content/ plus `extraFiles` ({name: string | Buffer}). */
-export class Server {
+export class Server extends GlosaServer {
+  /** A started server on a fresh root. */
   static async start({ extraFiles = {} } = {}) {
-    const root = fs.mkdtempSync(path.join(os.tmpdir(), "glosa-hostile-"));
-    const s = new Server();
-    s.root = root;
-    s.dataDir = path.join(root, "data");
-    s.contentDir = path.join(root, "content");
-    fs.mkdirSync(s.dataDir);
-    fs.cpSync(path.join(REPO_ROOT, "content"), s.contentDir, { recursive: true });
-    for (const [name, body] of Object.entries(extraFiles)) {
-      fs.writeFileSync(path.join(s.contentDir, name), body);
-    }
-    s.port = await freePort();
-    s.log = "";
-    s.exit = null;
-    const proc = spawn(
-      glosaBin(),
-      ["serve", "--addr", `127.0.0.1:${s.port}`, "--data", s.dataDir, "--content", s.contentDir],
-      { cwd: root, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, RUST_LOG: "info", RUST_BACKTRACE: "1" } },
-    );
-    s.proc = proc;
-    live.add(proc);
-    const append = (c) => {
-      s.log += c.toString();
-      if (s.log.length > LOG_LIMIT) s.log = s.log.slice(-LOG_LIMIT);
-    };
-    proc.stdout.on("data", append);
-    proc.stderr.on("data", append);
-    proc.on("exit", (code, signal) => {
-      live.delete(proc);
-      s.exit = { code, signal };
-    });
-    try {
-      await waitFor(
-        async () => {
-          if (s.exit) throw new Error(`server exited early: ${JSON.stringify(s.exit)}`);
-          if (!s.log.includes("listening on")) return false;
-          return (await fetch(`${s.base}/healthz`)).status === 200;
-        },
-        { interval: 50, what: "the server to start" },
-      );
-    } catch (e) {
-      s.kill();
-      throw new Error(`${e.message}\n--- server log ---\n${s.log.slice(-4000)}`);
-    }
+    const s = await this.create({ prefix: "glosa-hostile-", extraFiles });
+    await s.start();
     return s;
-  }
-
-  get base() {
-    return `http://127.0.0.1:${this.port}`;
-  }
-
-  get wsUrl() {
-    return `ws://127.0.0.1:${this.port}/sync`;
-  }
-
-  get running() {
-    return this.exit === null;
-  }
-
-  /** Resident memory of the server process, in MB, from /proc. */
-  rssMB() {
-    const status = fs.readFileSync(`/proc/${this.proc.pid}/status`, "utf8");
-    const m = /^VmRSS:\s+(\d+) kB/m.exec(status);
-    assert.ok(m, "VmRSS in /proc/PID/status");
-    return Number(m[1]) / 1024;
   }
 
   /** Asserts the process lives, answers /healthz and stays under the memory bound. */
   async assertFine(what) {
-    assert.ok(this.running, `server alive after ${what}\n${this.log.slice(-3000)}`);
-    const res = await fetch(`${this.base}/healthz`);
-    await res.arrayBuffer();
-    assert.equal(res.status, 200, `healthz after ${what}`);
+    assert.ok(this.running, `server alive after ${what}\n${this.logTail(3000)}`);
+    assert.equal((await this.get("/healthz")).status, 200, `healthz after ${what}`);
     const rss = this.rssMB();
     assert.ok(rss < RSS_LIMIT_MB, `server RSS ${rss.toFixed(0)} MB after ${what} (limit ${RSS_LIMIT_MB} MB)`);
     return rss;
   }
 
-  /** Waits until the server's log contains `text` (a string or RegExp). */
-  async logged(text, what = `the log to mention ${text}`) {
-    try {
-      await waitFor(() => (typeof text === "string" ? this.log.includes(text) : text.test(this.log)), { what });
-    } catch (e) {
-      throw new Error(`${e.message}\n--- server log ---\n${this.log.slice(-3000)}`);
-    }
-  }
-
   async library() {
-    const res = await fetch(`${this.base}/api/library`);
-    assert.equal(res.status, 200);
-    return res.json();
+    return this.getJson("/api/library");
   }
 
   kill() {
     if (this.running) this.proc.kill("SIGKILL");
-  }
-
-  cleanup() {
-    this.kill();
-    fs.rmSync(this.root, { recursive: true, force: true });
   }
 }
 

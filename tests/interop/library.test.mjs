@@ -67,7 +67,7 @@ serverTest("every article body and title from the server equals its file", T, as
     }
     assert.equal(entry.title, f.meta.title, `${f.slug}: /api/library title`);
 
-    const page = await h.server.getText(`/articles/${f.slug}`);
+    const page = await h.server.get(`/articles/${f.slug}`);
     assert.equal(page.status, 200, `${f.slug}: article page`);
   }
 });

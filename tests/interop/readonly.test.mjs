@@ -75,13 +75,13 @@ serverTest("a reader's change to an article and to the library never reaches the
   assert.ok(!str(wArt.doc().body).includes(INJECT));
 
   // Nor did the server's own pages and API.
-  const page = await h.server.getText(`/articles/${EXTRA_SLUG}`);
+  const page = await h.server.get(`/articles/${EXTRA_SLUG}`);
   assert.equal(page.status, 200);
   assert.ok(page.text.includes("heron"), "the article page shows the article");
   assert.ok(!page.text.includes(INJECT), "the article page does not show the injected text");
   const after = await h.server.getJson("/api/library");
   assert.ok(!JSON.stringify(after).includes(INJECT), "/api/library does not show the injected text");
   assert.ok(!after.articles.some((a) => a.slug === "evil"));
-  const home = await h.server.getText("/");
+  const home = await h.server.get("/");
   assert.ok(!home.text.includes(INJECT), "the library page does not show the injected text");
 });

@@ -104,7 +104,7 @@ serverTest("an edited file updates the same document and cursors keep their word
     assert.equal(pos, newBody.indexOf(w), `cursor on "${w}" points at the same word after the edit`);
     assert.equal(newBody.slice(pos, pos + w.length), w);
   }
-  const page = await h.server.getText(`/articles/${EXTRA_SLUG}`);
+  const page = await h.server.get(`/articles/${EXTRA_SLUG}`);
   assert.equal(page.status, 200);
   assert.ok(page.text.includes("rewritten"), "the article page shows the edited text");
   await h.closeClients();
