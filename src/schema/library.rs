@@ -5,10 +5,7 @@ use automerge::transaction::Transaction;
 use automerge::{Automerge, ObjId, ObjType, ROOT, ReadDoc, ScalarValue};
 use serde::Serialize;
 
-use super::{
-    SchemaError, check_schema, ensure_obj, finish, get_bool, get_int, get_obj, put_scalar, put_str,
-    required_str, str_or_empty,
-};
+use super::{Fields, SchemaError, check_schema, ensure_obj, finish, get_obj, put_scalar, put_str};
 
 pub const SCHEMA: &str = "glosa/library";
 pub const VERSION: i64 = 1;
@@ -76,19 +73,19 @@ pub fn upsert(doc: &mut Automerge, e: &Entry) -> Result<bool, SchemaError> {
 
 fn read_entry(doc: &Automerge, key: &str, entry: &ObjId) -> Result<Entry, SchemaError> {
     let field = |name: &str| format!("articles.{key}.{name}");
-    let s = |name: &str| str_or_empty(doc, entry, name, &field(name));
-    let words = get_int(doc, entry, "words", &field("words"))?.unwrap_or(0);
+    let mut f = Fields::read(doc, entry);
+    let words = f.int("words", &field("words"))?.unwrap_or(0);
     Ok(Entry {
-        slug: required_str(doc, entry, "slug", &field("slug"))?,
-        title: s("title")?,
-        author: s("author")?,
-        lang: s("lang")?,
-        published: s("published")?,
-        summary: s("summary")?,
+        slug: f.required_str("slug", &field("slug"))?,
+        title: f.str_or_empty("title", &field("title"))?,
+        author: f.str_or_empty("author", &field("author"))?,
+        lang: f.str_or_empty("lang", &field("lang"))?,
+        published: f.str_or_empty("published", &field("published"))?,
+        summary: f.str_or_empty("summary", &field("summary"))?,
         words: u64::try_from(words).unwrap_or(0),
-        url: required_str(doc, entry, "url", &field("url"))?,
-        notes: s("notes")?,
-        withdrawn: get_bool(doc, entry, "withdrawn", &field("withdrawn"))?.unwrap_or(false),
+        url: f.required_str("url", &field("url"))?,
+        notes: f.str_or_empty("notes", &field("notes"))?,
+        withdrawn: f.bool("withdrawn", &field("withdrawn"))?.unwrap_or(false),
     })
 }
 

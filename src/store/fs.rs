@@ -198,8 +198,16 @@ pub(crate) fn walk_files(root: &Path) -> io::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-/// Remove temp files left by a crash anywhere under `root`. Only called with
-/// the lock held, so no live writer owns them.
+/// Whether a temp file was made by another process (its name carries the
+/// writer's pid, see [`temp_path`]). With the data dir locked, such a file
+/// can only be a crash's leftover; ours may be a write in progress.
+fn is_stray_temp(name: &str) -> bool {
+    let ours = format!("{TEMP_PREFIX}{}.", std::process::id());
+    is_temp(name) && !name.starts_with(&ours)
+}
+
+/// Remove temp files left by a crash anywhere under `root`: those of other
+/// processes. Only called with the lock held, so no live writer owns them.
 pub(crate) fn remove_stray_temps(root: &Path) -> io::Result<usize> {
     let mut removed = 0;
     let mut stack = vec![root.to_path_buf()];
@@ -208,7 +216,7 @@ pub(crate) fn remove_stray_temps(root: &Path) -> io::Result<usize> {
             let entry = entry?;
             let path = entry.path();
             let ft = entry.file_type()?;
-            let temp = entry.file_name().to_str().is_some_and(is_temp);
+            let temp = entry.file_name().to_str().is_some_and(is_stray_temp);
             if ft.is_dir() {
                 stack.push(path);
             } else if temp {

@@ -135,13 +135,24 @@ async fn a_crash_mid_write_leaves_the_old_value() {
     }
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(store.load(inc("aa")).await, Some(chunk("old")));
+    // One of our own (a write in progress) is left alone by the scan.
+    let ours = format!("{}{}.0.bb", fs::TEMP_PREFIX, std::process::id());
+    std::fs::write(
+        doc_dir(dir.path()).join("incremental").join(&ours),
+        b"in flight",
+    )
+    .unwrap();
+    store.scan();
+    let incremental = doc_dir(dir.path()).join("incremental");
     assert!(
-        !doc_dir(dir.path())
-            .join("incremental")
-            .join(&tmp_name)
-            .exists(),
-        "the crash's temp file was not cleaned up on open"
+        !incremental.join(&tmp_name).exists(),
+        "the crash's temp file was not cleaned up by the scan"
     );
+    assert!(
+        incremental.join(&ours).exists(),
+        "a live write's temp file was removed"
+    );
+    assert_eq!(store.load(inc("aa")).await, Some(chunk("old")));
 }
 
 #[tokio::test]
