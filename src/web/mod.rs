@@ -101,6 +101,7 @@ async fn sync_socket(
 ) -> Response {
     ws.max_message_size(socket::MAX_MESSAGE_BYTES)
         .max_frame_size(socket::MAX_MESSAGE_BYTES)
+        .read_buffer_size(socket::READ_BUFFER_BYTES)
         .on_upgrade(move |ws| async move {
             let transport = socket::transport(ws, peer, state.policy.clone());
             if state.acceptor.accept(transport).is_err() {

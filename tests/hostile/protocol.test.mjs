@@ -269,3 +269,21 @@ test("thousands of random document ids from one connection", { timeout: 900_000 
   assert.ok(rss - before < 30, `the flood grew the server by ${(rss - before).toFixed(0)} MB`);
   await phone.stillSyncs("thousands of random document ids");
 });
+
+test("idle connections cost the server little memory", { timeout: 600_000 }, async (t) => {
+  // 1,000 idle phones must fit a small VPS (issue 6: 40 MB for 1,000).
+  // Each connection's read buffer was 128 KiB (tungstenite's default):
+  // 300 connections then grew the server by ~40 MB.
+  const server = await Server.start();
+  t.after(() => server.cleanup());
+  const COUNT = 300;
+  const first = await join(await rawSocket(server));
+  const before = server.rssMB();
+  const sockets = [first];
+  for (let i = 1; i < COUNT; i++) sockets.push(await join(await rawSocket(server)));
+  const after = server.rssMB();
+  const perConnection = ((after - before) * 1024) / (COUNT - 1);
+  t.diagnostic(`RSS ${before.toFixed(1)} -> ${after.toFixed(1)} MB for ${COUNT - 1} more idle connections: ${perConnection.toFixed(0)} KB each`);
+  assert.ok(perConnection < 40, `${perConnection.toFixed(0)} KB per idle connection`);
+  for (const s of sockets) s.ws.terminate();
+});
