@@ -94,6 +94,8 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         catalog: catalog.clone(),
         store: store.clone(),
         policy,
+        sync_metrics: Default::default(),
+        full_notes: quota.full(),
         assets: assets::Entry::load(),
     });
 

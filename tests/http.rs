@@ -250,3 +250,41 @@ async fn hashed_assets_are_precompressed_immutable_and_inflated_for_the_rare_cli
     .unwrap();
     assert_eq!(inflated, plain_bytes);
 }
+
+#[tokio::test]
+async fn metrics_are_served_in_prometheus_text_format() {
+    let s = Server::start();
+    let r = client().get(s.url("/metrics")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        r.headers()["content-type"],
+        "text/plain; version=0.0.4; charset=utf-8"
+    );
+    let text = r.text().await.unwrap();
+    let value = |name: &str| -> u64 {
+        let line = text
+            .lines()
+            .find(|l| l.split(' ').next() == Some(name))
+            .unwrap_or_else(|| panic!("no {name} in\n{text}"));
+        line.rsplit(' ').next().unwrap().parse().unwrap()
+    };
+    assert_eq!(value("glosa_articles"), 1);
+    assert_eq!(value("glosa_sync_connections"), 0);
+    assert_eq!(value("glosa_storage_errors_total"), 0);
+    assert_eq!(value("glosa_storage_healthy"), 1);
+    // The import loaded the library and the article's documents.
+    assert!(value("glosa_documents_loaded") >= 1);
+    assert!(value("process_resident_memory_bytes") > 1_000_000);
+    // Every sample has its HELP and TYPE.
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let name = line.split(' ').next().unwrap();
+        assert!(
+            text.contains(&format!("# TYPE {name} ")),
+            "{name} has no TYPE"
+        );
+        assert!(
+            text.contains(&format!("# HELP {name} ")),
+            "{name} has no HELP"
+        );
+    }
+}

@@ -2,10 +2,12 @@
 //! what samod leaves to us — who may read or write what (`policy`), and a
 //! socket that pings, enforces limits and notices dead phones (`socket`),
 //! checks on messages and chunks before automerge sees them (`limits`,
-//! `chunks`), and answers for documents we do not serve (`unknown`).
+//! `chunks`), answers for documents we do not serve (`unknown`), and
+//! counters for `/metrics` (`metrics`).
 
 pub mod chunks;
 pub mod limits;
+pub mod metrics;
 pub mod policy;
 pub mod quota;
 pub mod socket;

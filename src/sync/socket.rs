@@ -16,8 +16,13 @@ use futures::channel::mpsc;
 use futures::{SinkExt, StreamExt};
 use tokio::time::{Instant, MissedTickBehavior, interval_at};
 
+use std::sync::Arc;
+
+use tracing::Instrument;
+
 use super::Policy;
 use super::limits::{self, Limits};
+use super::metrics::SyncMetrics;
 use super::unknown::{self, Route};
 
 /// The largest message a client may send: a whole notes document (the
@@ -50,10 +55,19 @@ pub enum SocketError {
 }
 
 /// Wraps `socket` as a samod transport and starts the pump that drives it.
-pub fn transport(socket: WebSocket, peer: SocketAddr, policy: Policy) -> samod::Transport {
+pub fn transport(
+    socket: WebSocket,
+    peer: SocketAddr,
+    policy: Policy,
+    metrics: Arc<SyncMetrics>,
+) -> samod::Transport {
     let (to_samod, from_socket) = mpsc::channel::<Vec<u8>>(INBOUND_QUEUE);
     let (to_socket, from_samod) = mpsc::unbounded::<Vec<u8>>();
-    tokio::spawn(pump(socket, peer, policy, to_samod, from_samod));
+    // Every log line of this connection names it: `conn` counts from 1
+    // since start, `peer` is the client's address.
+    let conn = metrics.opened();
+    let span = tracing::info_span!("sync", conn, %peer);
+    tokio::spawn(pump(socket, policy, metrics, to_samod, from_samod).instrument(span));
     samod::Transport::new(from_socket.map(Ok::<_, SocketError>), to_socket)
 }
 
@@ -74,8 +88,8 @@ async fn send(
 
 async fn pump(
     socket: WebSocket,
-    peer: SocketAddr,
     policy: Policy,
+    metrics: Arc<SyncMetrics>,
     mut to_samod: mpsc::Sender<Vec<u8>>,
     mut from_samod: mpsc::UnboundedReceiver<Vec<u8>>,
 ) {
@@ -93,6 +107,7 @@ async fn pump(
                     None => break Ok(()),
                     Some(Err(e)) => break Err(SocketError::Ws(e)),
                     Some(Ok(Message::Binary(bytes))) => {
+                        metrics.received(bytes.len());
                         let route = match limits.check(&bytes, std::time::Instant::now()) {
                             Ok(env) => unknown::route(&env, |doc| policy.serves(doc)),
                             Err(v) => break Err(v.into()),
@@ -105,6 +120,8 @@ async fn pump(
                                 }
                             }
                             Route::Reply(reply) => {
+                                metrics.unknown_answered();
+                                metrics.sent(reply.len());
                                 if let Err(e) = send(&mut tx, Message::Binary(reply.into())).await {
                                     break Err(e);
                                 }
@@ -119,6 +136,7 @@ async fn pump(
             }
             out = from_samod.next() => match out {
                 Some(bytes) => {
+                    metrics.sent(bytes.len());
                     if let Err(e) = send(&mut tx, Message::Binary(bytes.into())).await {
                         break Err(e);
                     }
@@ -138,10 +156,17 @@ async fn pump(
     };
 
     match &outcome {
-        Ok(()) => tracing::debug!(%peer, "sync connection closed"),
-        Err(SocketError::Ws(e)) => tracing::info!(%peer, error = %e, "sync connection ended"),
-        Err(e) => tracing::warn!(%peer, reason = %e, "closing sync connection"),
+        Ok(()) => tracing::debug!("sync connection closed"),
+        Err(SocketError::Ws(e)) => tracing::info!(error = %e, "sync connection ended"),
+        Err(e) => tracing::warn!(reason = %e, "closing sync connection"),
     }
+    // Refused: closed by us for breaking the protocol or a limit.
+    metrics.closed(
+        matches!(
+            &outcome,
+            Err(SocketError::TextFrame | SocketError::Limit(_))
+        ) || matches!(&outcome, Err(SocketError::Ws(e)) if too_big(e)),
+    );
     let code = match &outcome {
         Err(SocketError::TextFrame) => 1003,
         Err(SocketError::Ws(e)) if too_big(e) => 1009,

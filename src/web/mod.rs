@@ -6,6 +6,7 @@
 //! | `GET /articles/{slug}` | [`pages::article`] — the article rendered on the server |
 //! | `GET /api/library` | [`api::library`] — the library as JSON |
 //! | `GET /healthz` | [`api::health`] — 200 when serving, 503 when storage fails |
+//! | `GET /metrics` | [`metrics::metrics`] — counters in Prometheus' text format |
 //! | `GET /sync` | [`sync_socket`] — the automerge-repo WebSocket |
 //! | anything else | [`assets::serve`] — the embedded frontend build |
 
@@ -13,6 +14,7 @@ pub mod api;
 pub mod assets;
 pub mod html;
 pub mod listen;
+pub mod metrics;
 pub mod pages;
 
 use std::net::SocketAddr;
@@ -31,7 +33,10 @@ use tower_http::trace::TraceLayer;
 
 use crate::import::Catalog;
 use crate::store::Store;
+use crate::sync::metrics::SyncMetrics;
+use crate::sync::quota::Full;
 use crate::sync::{Policy, socket};
+use tokio::sync::watch;
 
 /// Everything a handler may read. Handlers hold no state of their own.
 #[derive(Clone)]
@@ -43,6 +48,9 @@ pub struct Inner {
     pub catalog: Arc<RwLock<Arc<Catalog>>>,
     pub store: Store,
     pub policy: Policy,
+    pub sync_metrics: Arc<SyncMetrics>,
+    /// Notes documents at their size limit (`sync::quota`).
+    pub full_notes: watch::Receiver<Full>,
     pub assets: assets::Entry,
 }
 
@@ -79,6 +87,7 @@ pub fn router(state: AppState) -> Router {
         .route("/articles/{slug}", get(pages::article))
         .route("/api/library", get(api::library))
         .route("/healthz", get(api::health))
+        .route("/metrics", get(metrics::metrics))
         .fallback(assets::serve)
         .layer(CompressionLayer::new())
         .layer(TimeoutLayer::with_status_code(
@@ -103,7 +112,8 @@ async fn sync_socket(
         .max_frame_size(socket::MAX_MESSAGE_BYTES)
         .read_buffer_size(socket::READ_BUFFER_BYTES)
         .on_upgrade(move |ws| async move {
-            let transport = socket::transport(ws, peer, state.policy.clone());
+            let transport =
+                socket::transport(ws, peer, state.policy.clone(), state.sync_metrics.clone());
             if state.acceptor.accept(transport).is_err() {
                 tracing::debug!(%peer, "sync connection refused: shutting down");
             }

@@ -59,6 +59,18 @@ serverTest("text, garbage and oversized frames close only their own connection",
 
   // The healthy client's connection was never dropped, and it still syncs.
   assert.equal(healthy.disconnects, 0, "the healthy client was never disconnected");
+
+  // /metrics counted it all: every abusive connection refused, the healthy
+  // one still open, its messages both ways.
+  const metrics = await h.server.get("/metrics");
+  assert.equal(metrics.status, 200);
+  const value = (name) => Number(new RegExp(`^${name} (\\d+)$`, "m").exec(metrics.text)?.[1]);
+  assert.equal(value("glosa_sync_connections_refused_total"), cases.length, metrics.text);
+  assert.ok(value("glosa_sync_connections") >= 1, metrics.text);
+  assert.ok(value("glosa_sync_connections_total") >= cases.length + 1, metrics.text);
+  for (const name of ["glosa_sync_messages_received_total", "glosa_sync_messages_sent_total", "glosa_sync_received_bytes_total", "glosa_sync_sent_bytes_total"]) {
+    assert.ok(value(name) > 0, `${name} in\n${metrics.text}`);
+  }
   const id = addNote(notes, article, { text: "still here", start: 0, end: 3 });
   await healthy.serverHasAll(notes, "the server to take the healthy client's note");
   const fresh = await h.client("fresh");

@@ -966,6 +966,12 @@ impl Repo {
         Ok(())
     }
 
+    /// How many documents are loaded (have a running actor) now. For
+    /// monitoring, e.g. to watch [`Repo::unload_idle`] at work.
+    pub fn loaded_documents(&self) -> usize {
+        self.inner.lock().unwrap().actors.len()
+    }
+
     /// Stop the `Samod` instance.
     ///
     /// This will wait until all storage tasks have completed before stopping all
