@@ -6,6 +6,7 @@ pub mod cli;
 pub mod content;
 pub mod import;
 pub mod memory;
+pub mod note_count;
 pub mod render;
 pub mod schema;
 pub mod server;

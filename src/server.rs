@@ -11,6 +11,7 @@ use tokio::net::TcpListener;
 
 use crate::import::{self, Catalog, ImportError};
 use crate::memory;
+use crate::note_count::{self, NoteCount};
 use crate::schema;
 use crate::store::{Store, StoreError};
 use crate::sync::Policy;
@@ -88,6 +89,12 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
     let acceptor = repo
         .make_acceptor(url_for(config.addr))
         .map_err(|_| ServerError::Stopped)?;
+    let note_count = Arc::new(NoteCount::default());
+    let counter = tokio::spawn(note_count::run(
+        store.clone(),
+        catalog.clone(),
+        note_count.clone(),
+    ));
     let state = AppState::new(Inner {
         repo: repo.clone(),
         acceptor,
@@ -95,6 +102,7 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         store: store.clone(),
         policy,
         sync_metrics: Default::default(),
+        note_count: note_count.clone(),
         full_notes: quota.full(),
         assets: assets::Entry::load(),
     });
@@ -121,6 +129,7 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
 
     tracing::info!("stopping: flushing documents to disk");
     unloader.abort();
+    counter.abort();
     if tokio::time::timeout(STOP_TIMEOUT, repo.stop())
         .await
         .is_err()

@@ -70,6 +70,13 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         "Notes documents at their size limit, refusing new notes.",
         state.full_notes.borrow().len() as u64,
     );
+    if let Some(notes) = state.note_count.notes() {
+        out.gauge(
+            "glosa_notes",
+            "Notes not deleted, across every article (counted from the data dir every 5 minutes).",
+            notes,
+        );
+    }
     out.counter(
         "glosa_storage_errors_total",
         "Failed writes to the data dir since start.",

@@ -32,6 +32,7 @@ use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::import::Catalog;
+use crate::note_count::NoteCount;
 use crate::store::Store;
 use crate::sync::metrics::SyncMetrics;
 use crate::sync::quota::Full;
@@ -49,6 +50,7 @@ pub struct Inner {
     pub store: Store,
     pub policy: Policy,
     pub sync_metrics: Arc<SyncMetrics>,
+    pub note_count: Arc<NoteCount>,
     /// Notes documents at their size limit (`sync::quota`).
     pub full_notes: watch::Receiver<Full>,
     pub assets: assets::Entry,

@@ -75,4 +75,8 @@ serverTest("a note survives kill -9 of the server and a restart on the same data
   const { handle, note } = await seeNote(fresh, entry.notes, id);
   checkNote(note, id, (await fresh.find(entry.url)).doc(), spec);
   await waitFor(() => sameHeads(handle.heads(), writerHeads), { what: "the restarted server to serve the writer's heads" });
+
+  // /metrics counts the notes on disk, in a pass at start-up.
+  const notesMetric = async () => /^glosa_notes (\d+)$/m.exec((await h.server.get("/metrics")).text)?.[1];
+  assert.equal(await waitFor(notesMetric, { what: "glosa_notes in /metrics" }), "1");
 });
