@@ -54,6 +54,19 @@ pub enum SocketError {
     Limit(#[from] limits::Violation),
 }
 
+impl SocketError {
+    /// The WebSocket close code (RFC 6455 §7.4.1) that says why.
+    fn close_code(&self) -> u16 {
+        match self {
+            SocketError::TextFrame => 1003,
+            SocketError::Ws(e) if too_big(e) => 1009,
+            SocketError::Dead(_) | SocketError::Stalled(_) => 1001,
+            SocketError::Limit(v) => v.close_code(),
+            SocketError::Ws(_) => 1000,
+        }
+    }
+}
+
 /// Wraps `socket` as a samod transport and starts the pump that drives it.
 pub fn transport(
     socket: WebSocket,
@@ -160,20 +173,10 @@ async fn pump(
         Err(SocketError::Ws(e)) => tracing::info!(error = %e, "sync connection ended"),
         Err(e) => tracing::warn!(reason = %e, "closing sync connection"),
     }
-    // Refused: closed by us for breaking the protocol or a limit.
-    metrics.closed(
-        matches!(
-            &outcome,
-            Err(SocketError::TextFrame | SocketError::Limit(_))
-        ) || matches!(&outcome, Err(SocketError::Ws(e)) if too_big(e)),
-    );
-    let code = match &outcome {
-        Err(SocketError::TextFrame) => 1003,
-        Err(SocketError::Ws(e)) if too_big(e) => 1009,
-        Err(SocketError::Dead(_) | SocketError::Stalled(_)) => 1001,
-        Err(SocketError::Limit(v)) => v.close_code(),
-        _ => 1000,
-    };
+    let code = outcome.as_ref().err().map_or(1000, SocketError::close_code);
+    // Refused: closed by us for breaking the protocol or a limit (not a
+    // clean close, a network error or a vanished phone).
+    metrics.closed(!matches!(code, 1000 | 1001));
     let reason = match &outcome {
         Ok(()) => String::new(),
         Err(e) => limits::close_reason(&e.to_string()),
