@@ -15,6 +15,7 @@ use crate::note_count::{self, NoteCount};
 use crate::schema;
 use crate::store::{Store, StoreError};
 use crate::sync::Policy;
+use crate::sync::feed::{Feed, Notify};
 use crate::sync::quota::Quota;
 use crate::sync::unknown::SERVER_PEER_ID;
 use crate::web::{self, AppState, Inner, assets};
@@ -52,12 +53,14 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         tracing::warn!("benchmark mode: clients may create and write any document");
     }
 
+    // Read before the import, whose writes it must count.
+    let feed = Arc::new(Feed::open(&config.data));
     let catalog: Arc<RwLock<Arc<Catalog>>> = Arc::default();
     let quota = Quota::new(store.clone(), schema::notes::MAX_DOC_BYTES as u64);
     let policy = Policy::new(catalog.clone(), store.clone(), quota.full())
         .with_open_documents(config.open_documents);
     let repo = Repo::build_tokio()
-        .with_storage(quota.clone())
+        .with_storage(Notify::new(quota.clone(), feed.clone()))
         .with_peer_id(PeerId::from(SERVER_PEER_ID))
         .with_share_policy(policy.clone())
         // We never announce, so a phone's connection needs only the
@@ -101,6 +104,7 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         catalog: catalog.clone(),
         store: store.clone(),
         policy,
+        feed: feed.clone(),
         sync_metrics: Default::default(),
         note_count: note_count.clone(),
         full_notes: quota.full(),
@@ -140,9 +144,14 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
             "could not write every change within {STOP_TIMEOUT:?} (is the disk full?); \
              stopping anyway: phones keep what was not acknowledged"
         );
-    } else if let Err(e) = applied.save(&config.data) {
-        // Every document is on disk now, so the next start may trust this.
-        tracing::warn!(error = %e, "cannot save the import cache; the next start will be slower");
+    } else {
+        // Every document is on disk now, so the next start may trust these.
+        if let Err(e) = applied.save(&config.data) {
+            tracing::warn!(error = %e, "cannot save the import cache; the next start will be slower");
+        }
+        if let Err(e) = feed.save(&config.data) {
+            tracing::warn!(error = %e, "cannot save the change feed; phones will sync everything once");
+        }
     }
     tracing::info!("stopped");
     Ok(())

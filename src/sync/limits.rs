@@ -101,6 +101,9 @@ pub struct Envelope<'a> {
     pub sender: Option<&'a str>,
     pub document: Option<DocRef<'a>>,
     pub data: Option<&'a [u8]>,
+    /// `glosa-since` only: the change-feed token the client last had
+    /// (`feed`).
+    pub since: Option<&'a str>,
 }
 
 /// Decodes the top-level map of an automerge-repo message.
@@ -120,6 +123,7 @@ pub fn decode(msg: &[u8]) -> Result<Envelope<'_>, Violation> {
     let mut sender = None;
     let mut document = None;
     let mut data = None;
+    let mut since = None;
     for _ in 0..entries {
         let key = match r.head()? {
             Head::Len(TEXT, n) => r.text(n)?,
@@ -143,6 +147,10 @@ pub fn decode(msg: &[u8]) -> Result<Envelope<'_>, Violation> {
                 Head::Len(BYTES, n) => data = Some(r.take(n)?),
                 _ => return Err(Violation::NotAMessage("`data` is not a byte string")),
             },
+            "since" => match r.head()? {
+                Head::Len(TEXT, n) => since = Some(r.text(n)?),
+                _ => return Err(Violation::NotAMessage("`since` is not a string")),
+            },
             _ => r.skip(0)?,
         }
     }
@@ -152,6 +160,7 @@ pub fn decode(msg: &[u8]) -> Result<Envelope<'_>, Violation> {
         sender,
         document,
         data,
+        since,
     })
 }
 

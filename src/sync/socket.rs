@@ -21,7 +21,8 @@ use std::sync::Arc;
 use tracing::Instrument;
 
 use super::Policy;
-use super::limits::{self, Limits};
+use super::feed::{Feed, Since};
+use super::limits::{self, Envelope, Limits};
 use super::metrics::SyncMetrics;
 use super::unknown::{self, Route};
 
@@ -72,6 +73,7 @@ pub fn transport(
     socket: WebSocket,
     peer: SocketAddr,
     policy: Policy,
+    feed: Arc<Feed>,
     metrics: Arc<SyncMetrics>,
 ) -> samod::Transport {
     let (to_samod, from_socket) = mpsc::channel::<Vec<u8>>(INBOUND_QUEUE);
@@ -80,7 +82,13 @@ pub fn transport(
     // since start, `peer` is the client's address.
     let conn = metrics.opened();
     let span = tracing::info_span!("sync", conn, %peer);
-    tokio::spawn(pump(socket, policy, metrics, to_samod, from_samod).instrument(span));
+    let pump = Pump {
+        policy,
+        feed,
+        metrics,
+        subscription: None,
+    };
+    tokio::spawn(pump.run(socket, to_samod, from_samod).instrument(span));
     samod::Transport::new(from_socket.map(Ok::<_, SocketError>), to_socket)
 }
 
@@ -99,75 +107,168 @@ async fn send(
     }
 }
 
-async fn pump(
-    socket: WebSocket,
-    policy: Policy,
-    metrics: Arc<SyncMetrics>,
-    mut to_samod: mpsc::Sender<Vec<u8>>,
-    mut from_samod: mpsc::UnboundedReceiver<Vec<u8>>,
-) {
-    let (mut tx, mut rx) = socket.split();
-    let mut ping = interval_at(Instant::now() + PING_EVERY, PING_EVERY);
-    ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
-    let mut last_heard = Instant::now();
-    let mut limits = Limits::new(std::time::Instant::now());
+/// A phone that asked for the change feed (`glosa-since`): what it was
+/// last told, and who it is.
+struct Subscription {
+    changes: tokio::sync::watch::Receiver<u64>,
+    seq: u64,
+    client: String,
+}
 
-    let outcome: Result<(), SocketError> = loop {
-        tokio::select! {
-            frame = rx.next() => {
-                last_heard = Instant::now();
-                match frame {
-                    None => break Ok(()),
-                    Some(Err(e)) => break Err(SocketError::Ws(e)),
-                    Some(Ok(Message::Binary(bytes))) => {
-                        metrics.received(bytes.len());
-                        let route = match limits.check(&bytes, std::time::Instant::now()) {
-                            Ok(env) => unknown::route(&env, |doc| policy.serves(doc)),
-                            Err(v) => break Err(v.into()),
-                        };
-                        match route {
-                            Route::Samod => {
-                                // samod stopped listening: the connection is over.
-                                if to_samod.send(bytes.to_vec()).await.is_err() {
-                                    break Ok(());
+struct Pump {
+    policy: Policy,
+    feed: Arc<Feed>,
+    metrics: Arc<SyncMetrics>,
+    subscription: Option<Subscription>,
+}
+
+impl Pump {
+    /// Answers `glosa-since`: the documents written since the client's
+    /// token. It subscribes first, so a write made meanwhile is announced
+    /// (perhaps twice, which costs the phone nothing).
+    fn since(&mut self, env: &Envelope<'_>) -> Option<Vec<u8>> {
+        let client = env.sender?.to_owned();
+        let mut changes = self.feed.subscribe();
+        changes.borrow_and_update();
+        let (seq, since) = match self.feed.since(env.since) {
+            (seq, Since::Changed(docs)) => (seq, Since::Changed(self.served(docs))),
+            all => all,
+        };
+        let reply = self.feed.message(&client, seq, &since);
+        self.subscription = Some(Subscription {
+            changes,
+            seq,
+            client,
+        });
+        Some(reply)
+    }
+
+    /// The announcement of what was written since the client was last told,
+    /// if anything it may see was.
+    fn changes(&mut self) -> Option<Vec<u8>> {
+        let sub = self.subscription.as_mut()?;
+        let (seq, docs) = self.feed.after(sub.seq);
+        sub.seq = seq;
+        let (client, docs) = (sub.client.clone(), self.served(docs));
+        (!docs.is_empty()).then(|| self.feed.message(&client, seq, &Since::Changed(docs)))
+    }
+
+    fn served(&self, docs: Vec<String>) -> Vec<String> {
+        docs.into_iter()
+            .filter(|d| {
+                d.parse::<samod::DocumentId>()
+                    .is_ok_and(|id| self.policy.serves(&id))
+            })
+            .collect()
+    }
+
+    async fn run(
+        mut self,
+        socket: WebSocket,
+        mut to_samod: mpsc::Sender<Vec<u8>>,
+        mut from_samod: mpsc::UnboundedReceiver<Vec<u8>>,
+    ) {
+        let metrics = self.metrics.clone();
+        let (mut tx, mut rx) = socket.split();
+        let mut ping = interval_at(Instant::now() + PING_EVERY, PING_EVERY);
+        ping.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut last_heard = Instant::now();
+        let mut limits = Limits::new(std::time::Instant::now());
+
+        let outcome: Result<(), SocketError> = loop {
+            tokio::select! {
+                frame = rx.next() => {
+                    last_heard = Instant::now();
+                    match frame {
+                        None => break Ok(()),
+                        Some(Err(e)) => break Err(SocketError::Ws(e)),
+                        Some(Ok(Message::Binary(bytes))) => {
+                            metrics.received(bytes.len());
+                            let route = match limits.check(&bytes, std::time::Instant::now()) {
+                                Ok(env) if env.kind == "glosa-since" => match self.since(&env) {
+                                    Some(reply) => Route::Reply(reply),
+                                    None => Route::Drop,
+                                },
+                                Ok(env) => match unknown::route(&env, |doc| self.policy.serves(doc)) {
+                                    Route::Reply(reply) => {
+                                        metrics.unknown_answered();
+                                        Route::Reply(reply)
+                                    }
+                                    route => route,
+                                },
+                                Err(v) => break Err(v.into()),
+                            };
+                            match route {
+                                Route::Samod => {
+                                    // samod stopped listening: the connection is over.
+                                    if to_samod.send(bytes.to_vec()).await.is_err() {
+                                        break Ok(());
+                                    }
                                 }
-                            }
-                            Route::Reply(reply) => {
-                                metrics.unknown_answered();
-                                metrics.sent(reply.len());
-                                if let Err(e) = send(&mut tx, Message::Binary(reply.into())).await {
-                                    break Err(e);
+                                Route::Reply(reply) => {
+                                    metrics.sent(reply.len());
+                                    if let Err(e) = send(&mut tx, Message::Binary(reply.into())).await {
+                                        break Err(e);
+                                    }
                                 }
+                                Route::Drop => {}
                             }
-                            Route::Drop => {}
+                        }
+                        Some(Ok(Message::Text(_))) => break Err(SocketError::TextFrame),
+                        Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
+                        Some(Ok(Message::Close(_))) => break Ok(()),
+                    }
+                }
+                out = from_samod.next() => match out {
+                    Some(bytes) => {
+                        metrics.sent(bytes.len());
+                        if let Err(e) = send(&mut tx, Message::Binary(bytes.into())).await {
+                            break Err(e);
                         }
                     }
-                    Some(Ok(Message::Text(_))) => break Err(SocketError::TextFrame),
-                    Some(Ok(Message::Ping(_) | Message::Pong(_))) => {}
-                    Some(Ok(Message::Close(_))) => break Ok(()),
+                    // samod closed the connection (protocol error, shutdown).
+                    None => break Ok(()),
+                },
+                () = written(&mut self.subscription) => {
+                    if let Some(msg) = self.changes() {
+                        metrics.sent(msg.len());
+                        if let Err(e) = send(&mut tx, Message::Binary(msg.into())).await {
+                            break Err(e);
+                        }
+                    }
                 }
-            }
-            out = from_samod.next() => match out {
-                Some(bytes) => {
-                    metrics.sent(bytes.len());
-                    if let Err(e) = send(&mut tx, Message::Binary(bytes.into())).await {
+                _ = ping.tick() => {
+                    if last_heard.elapsed() >= DEAD_AFTER {
+                        break Err(SocketError::Dead(last_heard.elapsed()));
+                    }
+                    if let Err(e) = send(&mut tx, Message::Ping(Default::default())).await {
                         break Err(e);
                     }
                 }
-                // samod closed the connection (protocol error, shutdown).
-                None => break Ok(()),
-            },
-            _ = ping.tick() => {
-                if last_heard.elapsed() >= DEAD_AFTER {
-                    break Err(SocketError::Dead(last_heard.elapsed()));
-                }
-                if let Err(e) = send(&mut tx, Message::Ping(Default::default())).await {
-                    break Err(e);
-                }
             }
-        }
-    };
+        };
+        close(outcome, &metrics, to_samod, tx).await;
+    }
+}
 
+/// Resolves when the feed has news for a subscribed client; never for one
+/// that did not subscribe (stock clients), or once the feed is gone.
+async fn written(sub: &mut Option<Subscription>) {
+    if let Some(sub) = sub
+        && sub.changes.changed().await.is_ok()
+    {
+        return;
+    }
+    std::future::pending().await
+}
+
+/// Logs why the connection ended, tells samod, and says goodbye.
+async fn close(
+    outcome: Result<(), SocketError>,
+    metrics: &SyncMetrics,
+    to_samod: mpsc::Sender<Vec<u8>>,
+    mut tx: futures::stream::SplitSink<WebSocket, Message>,
+) {
     match &outcome {
         Ok(()) => tracing::debug!("sync connection closed"),
         Err(SocketError::Ws(e)) => tracing::info!(error = %e, "sync connection ended"),

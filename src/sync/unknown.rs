@@ -14,6 +14,7 @@ use std::str::FromStr;
 
 use samod::DocumentId;
 
+use super::cbor;
 use super::limits::{DocRef, Envelope};
 
 /// The peer id the server gives itself; the `senderId` of its replies.
@@ -58,36 +59,12 @@ pub fn route(env: &Envelope<'_>, served: impl Fn(&DocumentId) -> bool) -> Route 
 /// samod encodes it (`samod-core`'s `wire_protocol.rs`).
 fn doc_unavailable(client: &str, id: &DocumentId) -> Vec<u8> {
     let id = id.to_string();
-    let entries = [
+    cbor::string_map(&[
         ("type", "doc-unavailable"),
         ("senderId", SERVER_PEER_ID),
         ("targetId", client),
         ("documentId", id.as_str()),
-    ];
-    let mut out = vec![0xa0 | entries.len() as u8]; // a CBOR map of 4
-    for (key, value) in entries {
-        text(key, &mut out);
-        text(value, &mut out);
-    }
-    out
-}
-
-/// A CBOR text string (RFC 8949 §3.1, major type 3).
-fn text(s: &str, out: &mut Vec<u8>) {
-    let len = s.len() as u64;
-    match len {
-        0..=23 => out.push(0x60 | len as u8),
-        24..=0xff => out.extend([0x78, len as u8]),
-        0x100..=0xffff => {
-            out.push(0x79);
-            out.extend((len as u16).to_be_bytes());
-        }
-        _ => {
-            out.push(0x7a);
-            out.extend((len as u32).to_be_bytes());
-        }
-    }
-    out.extend(s.as_bytes());
+    ])
 }
 
 #[cfg(test)]
@@ -105,6 +82,7 @@ mod tests {
             sender: Some("phone-7"),
             document: doc,
             data: None,
+            since: None,
         }
     }
 
@@ -146,18 +124,5 @@ mod tests {
             route(&envelope("ephemeral", Some(DocRef::Text(&text))), |_| false),
             Route::Drop
         );
-    }
-
-    #[test]
-    fn long_strings_encode_with_their_length() {
-        for len in [0, 23, 24, 255, 256, 70_000] {
-            let s = "x".repeat(len);
-            let mut out = Vec::new();
-            text(&s, &mut out);
-            let mut msg = vec![0xa1, 0x64];
-            msg.extend(b"type");
-            msg.extend(&out);
-            assert_eq!(decode(&msg).unwrap().kind, s);
-        }
     }
 }

@@ -34,6 +34,7 @@ use tower_http::trace::TraceLayer;
 use crate::import::Catalog;
 use crate::note_count::NoteCount;
 use crate::store::Store;
+use crate::sync::feed::Feed;
 use crate::sync::metrics::SyncMetrics;
 use crate::sync::quota::Full;
 use crate::sync::{Policy, socket};
@@ -49,6 +50,8 @@ pub struct Inner {
     pub catalog: Arc<RwLock<Arc<Catalog>>>,
     pub store: Store,
     pub policy: Policy,
+    /// Which documents changed, for phones that ask (`sync::feed`).
+    pub feed: Arc<Feed>,
     pub sync_metrics: Arc<SyncMetrics>,
     pub note_count: Arc<NoteCount>,
     /// Notes documents at their size limit (`sync::quota`).
@@ -114,8 +117,13 @@ async fn sync_socket(
         .max_frame_size(socket::MAX_MESSAGE_BYTES)
         .read_buffer_size(socket::READ_BUFFER_BYTES)
         .on_upgrade(move |ws| async move {
-            let transport =
-                socket::transport(ws, peer, state.policy.clone(), state.sync_metrics.clone());
+            let transport = socket::transport(
+                ws,
+                peer,
+                state.policy.clone(),
+                state.feed.clone(),
+                state.sync_metrics.clone(),
+            );
             if state.acceptor.accept(transport).is_err() {
                 tracing::debug!(%peer, "sync connection refused: shutting down");
             }
