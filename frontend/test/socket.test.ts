@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { cbor, type PeerId } from "@automerge/automerge-repo/slim";
 import { backoffDelay, ReconnectingSocket } from "../src/sync/socket";
+import { SyncPlan } from "../src/sync/plan";
 
 /** A fake browser WebSocket: tests open/close it and inspect what was sent. */
 class FakeSocket extends EventTarget {
@@ -74,6 +75,25 @@ describe("ReconnectingSocket", () => {
     ws.receive({ type: "sync", senderId: "server", targetId: "me", documentId: "d", data: new Uint8Array([1]) });
     expect(events).toEqual(["peer server", "message sync"]);
     expect(s.isReady()).toBe(true);
+  });
+
+  it("asks the change feed before the repo hears of the server, and hands the answer to the plan", () => {
+    const plan = new SyncPlan(null);
+    plan.changes({ token: "e.3", all: false, documentIds: [] });
+    const s = new ReconnectingSocket("ws://x/sync", plan);
+    const order: string[] = [];
+    s.on("peer-candidate", () => order.push(`peer after ${(FakeSocket.all[0]!.sent.at(-1) as { type: string }).type}`));
+    s.on("message", (m) => order.push(`message ${m.type}`));
+    s.connect("me" as PeerId, {});
+    const ws = FakeSocket.all[0]!;
+    ws.open();
+    ws.receive({ type: "peer", senderId: "server", peerMetadata: {} });
+    expect(ws.sent[1]).toEqual({ type: "glosa-since", senderId: "me", since: "e.3" });
+    ws.receive({ type: "glosa-changes", senderId: "server", targetId: "me", token: "e.7", all: false, documentIds: ["d1", 5] });
+    expect(plan.token()).toBe("e.7");
+    expect(plan.shouldSync("d1", ["h"])).toBe(true);
+    // The feed is Glosa's, not the repo's.
+    expect(order).toEqual(["peer after glosa-since"]);
   });
 
   it("reconnects with backoff after the connection drops, and at once when the network returns", () => {

@@ -184,3 +184,54 @@ export async function cleanup(...dirs) {
 }
 
 export { writeFile, readFile, join };
+
+/**
+ * Meters the page's WebSocket traffic through the DevTools protocol: per
+ * socket, the handshake and every frame, decoded. Bytes are as on the wire
+ * above TCP: the HTTP upgrade request and response, and each frame with its
+ * header (client frames are masked: 4 bytes more). Pings are not reported
+ * by Chromium and not counted (2–6 bytes every 15 s).
+ */
+export async function meterSockets(page) {
+  const { cbor } = await import("@automerge/automerge-repo");
+  const cdp = await page.context().newCDPSession(page);
+  await cdp.send("Network.enable");
+  const sockets = new Map();
+  const http = (first, headers) =>
+    first.length + 2 + Object.entries(headers ?? {}).reduce((n, [k, v]) => n + k.length + 2 + String(v).length + 2, 0) + 2;
+  const frameHeader = (len, masked) => (len < 126 ? 2 : len < 65536 ? 4 : 10) + (masked ? 4 : 0);
+  const frame = (dir) => ({ requestId, response }) => {
+    const s = sockets.get(requestId);
+    if (!s || response.opcode !== 2) return;
+    const bytes = Buffer.from(response.payloadData, "base64");
+    let msg = {};
+    try {
+      msg = cbor.decode(bytes);
+    } catch {
+      /* counted, not decoded */
+    }
+    s.frames.push({ dir, bytes: bytes.length + frameHeader(bytes.length, dir === "sent"), type: msg.type, documentId: msg.documentId, msg });
+  };
+  cdp.on("Network.webSocketCreated", ({ requestId, url }) => sockets.set(requestId, { url, handshake: 0, frames: [], closed: false }));
+  cdp.on("Network.webSocketWillSendHandshakeRequest", ({ requestId, request }) => {
+    const s = sockets.get(requestId);
+    if (s) s.handshake += http(`GET ${new URL(s.url).pathname} HTTP/1.1`, request.headers);
+  });
+  cdp.on("Network.webSocketHandshakeResponseReceived", ({ requestId, response }) => {
+    const s = sockets.get(requestId);
+    if (s) s.handshake += http(`HTTP/1.1 ${response.status} ${response.statusText}`, response.headers);
+  });
+  cdp.on("Network.webSocketFrameSent", frame("sent"));
+  cdp.on("Network.webSocketFrameReceived", frame("received"));
+  cdp.on("Network.webSocketClosed", ({ requestId }) => {
+    const s = sockets.get(requestId);
+    if (s) s.closed = true;
+  });
+  return {
+    /** Every socket so far, oldest first. */
+    sockets: () => [...sockets.values()],
+    total: (s) => s.handshake + s.frames.reduce((n, f) => n + f.bytes, 0),
+    /** The documents a socket carried sync traffic for. */
+    documents: (s) => new Set(s.frames.filter((f) => f.documentId).map((f) => f.documentId)),
+  };
+}

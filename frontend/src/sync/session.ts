@@ -6,13 +6,16 @@
 import wasmUrl from "@automerge/automerge/automerge.wasm?url";
 import {
   Repo,
+  encodeHeads,
   initializeWasm,
   type AutomergeUrl,
   type DocHandle,
   type DocumentId,
+  type UrlHeads,
 } from "@automerge/automerge-repo/slim";
 import { IndexedDBStorageAdapter } from "@automerge/automerge-repo-storage-indexeddb";
 import { ReconnectingSocket } from "./socket";
+import { SyncPlan } from "./plan";
 import { StatusTracker } from "./tracker";
 import type { Store } from "../store";
 
@@ -33,20 +36,62 @@ export function syncUrl(loc: Location = location): string {
 
 export async function openSession(store: Store): Promise<Session> {
   await initializeWasm(wasmUrl);
-  const repo = new Repo({
+  const plan = new SyncPlan(localStorageOrNull());
+  const repo: Repo = new Repo({
     storage: new IndexedDBStorageAdapter("glosa", "documents"),
-    network: [new ReconnectingSocket(syncUrl())],
+    network: [new ReconnectingSocket(syncUrl(), plan)],
+    shareConfig: {
+      // Sync with the server only what the plan says may differ.
+      announce: async (_peer, documentId) =>
+        !documentId || plan.shouldSync(documentId, readyHeads(repo, documentId)),
+      access: async () => true,
+    },
   });
-  const tracker = new StatusTracker(repo, store);
+  plan.onDirty = () => repo.shareConfigChanged();
+  followPlan(repo, plan);
+  const tracker = new StatusTracker(repo, store, plan);
   return {
     repo,
     async find<T>(url: string, signal?: AbortSignal) {
       const handle = await repo.find<T>(url as AutomergeUrl, signal ? { signal } : {});
-      tracker.watch(handle);
+      if (tracker.watch(handle)) {
+        // Ready now, so this is an edit or a sync, not the load from IndexedDB.
+        handle.on("heads-changed", () => plan.changed(handle.documentId));
+      }
       return handle;
     },
     onConnect: (cb) => tracker.onConnect(cb),
     connected: () => tracker.connected(),
     flush: (ids) => repo.flush(ids),
   };
+}
+
+/** Tells the plan what the server says about each document. */
+function followPlan(repo: Repo, plan: SyncPlan) {
+  repo.networkSubsystem.on("message", (m) => {
+    if ("documentId" in m && m.documentId) plan.heard(m.documentId);
+  });
+  repo.synchronizer.on("sync-state", ({ documentId, syncState }) => {
+    const theirs = syncState.theirHeads;
+    if (!theirs) return;
+    // Emitted while the message is being applied: read our heads after.
+    queueMicrotask(() => {
+      const handle = repo.handles[documentId];
+      if (handle?.isReady()) plan.synced(documentId, handle.heads(), encodeHeads(theirs));
+    });
+  });
+}
+
+/** The heads of a document this phone holds; null while it has none. */
+function readyHeads(repo: Repo, documentId: DocumentId): UrlHeads | null {
+  const handle = repo.handles[documentId];
+  return handle?.isReady() ? handle.heads() : null;
+}
+
+function localStorageOrNull(): Storage | null {
+  try {
+    return localStorage;
+  } catch {
+    return null;
+  }
 }

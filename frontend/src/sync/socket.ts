@@ -12,6 +12,7 @@
  * honest and reconnection is quick when the signal returns.
  */
 import { NetworkAdapter, cbor, type Message, type PeerId, type PeerMetadata } from "@automerge/automerge-repo/slim";
+import type { ChangesMessage, SyncPlan } from "./plan";
 
 const PROTOCOL_V1 = "1";
 const MIN_DELAY = 1_000;
@@ -36,9 +37,12 @@ export class ReconnectingSocket extends NetworkAdapter {
   #readyResolve: (() => void) | null = null;
   #readyPromise = new Promise<void>((r) => (this.#readyResolve = r));
 
-  constructor(url: string) {
+  #plan: SyncPlan | null;
+
+  constructor(url: string, plan: SyncPlan | null = null) {
     super();
     this.url = url;
+    this.#plan = plan;
   }
 
   isReady(): boolean {
@@ -139,7 +143,7 @@ export class ReconnectingSocket extends NetworkAdapter {
 
   #receive(data: unknown) {
     if (!(data instanceof ArrayBuffer) || data.byteLength === 0) return;
-    let msg: { type?: string; senderId?: PeerId; peerMetadata?: PeerMetadata; message?: string };
+    let msg: { type?: string; senderId?: PeerId; peerMetadata?: PeerMetadata; message?: string } & Partial<ChangesMessage>;
     try {
       msg = cbor.decode(new Uint8Array(data)) as typeof msg;
     } catch {
@@ -148,7 +152,17 @@ export class ReconnectingSocket extends NetworkAdapter {
     if (msg.type === "peer" && msg.senderId) {
       this.#markReady();
       this.#remotePeerId = msg.senderId;
+      if (this.#plan) {
+        this.#plan.connected();
+        const since = this.#plan.token();
+        this.#sendRaw({ type: "glosa-since", senderId: this.peerId, ...(since ? { since } : {}) });
+      }
       this.emit("peer-candidate", { peerId: msg.senderId, peerMetadata: msg.peerMetadata ?? {} });
+    } else if (msg.type === "glosa-changes") {
+      if (typeof msg.token === "string" && Array.isArray(msg.documentIds)) {
+        const documentIds = msg.documentIds.filter((d): d is string => typeof d === "string");
+        this.#plan?.changes({ token: msg.token, all: msg.all === true, documentIds });
+      }
     } else if (msg.type === "error") {
       console.warn("sync server error:", msg.message);
     } else {

@@ -9,6 +9,7 @@
 import { Automerge, decodeHeads, type DocHandle, type DocumentId, type PeerId, type Repo, type StorageId, type UrlHeads } from "@automerge/automerge-repo/slim";
 import { compareHeads, syncState, type DocSync } from "../status";
 import { loadServerHeads, storeLastSynced, type Store } from "../store";
+import type { SyncPlan } from "./plan";
 
 export class StatusTracker {
   #repo: Repo;
@@ -22,9 +23,12 @@ export class StatusTracker {
   #connectListeners = new Set<() => void>();
   #lastStored = 0;
 
-  constructor(repo: Repo, store: Store) {
+  #plan: SyncPlan;
+
+  constructor(repo: Repo, store: Store, plan: SyncPlan) {
     this.#repo = repo;
     this.#store = store;
+    this.#plan = plan;
     const net = repo.networkSubsystem;
     net.on("peer", ({ peerId }) => {
       this.#server = peerId;
@@ -59,11 +63,13 @@ export class StatusTracker {
     return () => this.#connectListeners.delete(cb);
   }
 
-  watch(handle: DocHandle<unknown>): void {
-    if (this.#watched.has(handle)) return;
+  /** Follows `handle`; false if it already did. */
+  watch(handle: DocHandle<unknown>): boolean {
+    if (this.#watched.has(handle)) return false;
     this.#watched.add(handle);
     handle.on("heads-changed", () => this.schedule());
     this.schedule();
+    return true;
   }
 
   schedule(): void {
@@ -79,6 +85,11 @@ export class StatusTracker {
     const docs: DocSync[] = [];
     for (const h of this.#watched) {
       if (!h.isReady()) continue;
+      // A document the server's change feed vouches for is the same there.
+      if (this.#plan.confirmed(h.documentId, h.heads())) {
+        docs.push({ relation: "same", heard: true });
+        continue;
+      }
       // After an offline reload the repo knows no server yet: fall back to
       // the heads the notes remembered, so unsent notes show as waiting.
       const remote: UrlHeads | undefined =
