@@ -2,6 +2,7 @@
 //!
 //! See ARCHITECTURE.md for the map of modules and how data flows.
 
+pub mod bundle;
 pub mod cli;
 pub mod content;
 pub mod import;

@@ -105,6 +105,7 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         store: store.clone(),
         policy,
         feed: feed.clone(),
+        bundle: Default::default(),
         sync_metrics: Default::default(),
         note_count: note_count.clone(),
         full_notes: quota.full(),

@@ -288,3 +288,83 @@ async fn metrics_are_served_in_prometheus_text_format() {
         );
     }
 }
+
+/// The library bundle of a first install (src/bundle.rs): brotli or gzip
+/// as negotiated, the same bytes underneath, every listed document in it.
+#[tokio::test]
+async fn library_bundle_is_compressed_as_negotiated_and_holds_every_document() {
+    let s = Server::start();
+    let raw_client = client();
+    let get = |accept: &'static str| {
+        let req = raw_client.get(s.url("/api/bundle"));
+        async move {
+            let r = req.header("accept-encoding", accept).send().await.unwrap();
+            assert_eq!(r.status(), 200, "{accept}");
+            assert!(
+                r.headers()["vary"]
+                    .to_str()
+                    .unwrap()
+                    .contains("accept-encoding")
+            );
+            let encoding = r
+                .headers()
+                .get("content-encoding")
+                .map(|v| v.to_str().unwrap().to_owned());
+            (encoding, r.bytes().await.unwrap().to_vec())
+        }
+    };
+
+    let (enc, br) = get("gzip, deflate, br").await;
+    assert_eq!(enc.as_deref(), Some("br"));
+    let mut plain = Vec::new();
+    brotli::BrotliDecompress(&mut &br[..], &mut plain).unwrap();
+
+    let (enc, gz) = get("br;q=0, gzip").await;
+    assert_eq!(enc.as_deref(), Some("gzip"));
+    let mut inflated = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut inflated).unwrap();
+    assert_eq!(inflated, plain);
+
+    let (enc, identity) = get("identity").await;
+    assert_eq!(enc, None);
+    assert_eq!(identity, plain);
+    assert!(
+        br.len() * 2 < plain.len(),
+        "brotli: {} of {}",
+        br.len(),
+        plain.len()
+    );
+
+    // GLB1, a JSON header, then each document as automerge loads it.
+    assert_eq!(&plain[..4], b"GLB1");
+    let len = u32::from_be_bytes(plain[4..8].try_into().unwrap()) as usize;
+    let header: serde_json::Value = serde_json::from_slice(&plain[8..8 + len]).unwrap();
+    assert!(header["token"].as_str().unwrap().contains('.'));
+    let lib: serde_json::Value = client()
+        .get(s.url("/api/library"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let mut expected = vec![lib["library"].as_str().unwrap().to_owned()];
+    for a in lib["articles"].as_array().unwrap() {
+        expected.push(a["url"].as_str().unwrap().to_owned());
+        expected.push(a["notes"].as_str().unwrap().to_owned());
+    }
+    let docs = header["documents"].as_array().unwrap();
+    let ids: Vec<String> = docs
+        .iter()
+        .map(|d| format!("automerge:{}", d[0].as_str().unwrap()))
+        .collect();
+    assert_eq!(ids, expected);
+    let mut at = 8 + len;
+    for d in docs {
+        let n = d[1].as_u64().unwrap() as usize;
+        let doc = automerge::Automerge::load(&plain[at..at + n]).unwrap();
+        assert!(!doc.get_heads().is_empty());
+        at += n;
+    }
+    assert_eq!(at, plain.len());
+}

@@ -1,5 +1,6 @@
 import { describe, expect, it, vi } from "vitest";
 import { SyncPlan, headsKey, type PlanStorage } from "../src/sync/plan";
+import { parseBundle } from "../src/sync/bundle";
 
 function memory(): PlanStorage & { data: Map<string, string> } {
   const data = new Map<string, string>();
@@ -128,5 +129,36 @@ describe("SyncPlan", () => {
   it("keys heads by a sorted prefix of each", () => {
     expect(headsKey(["zzzzzzzzzzzzzzzzzz", "aaaaaaaaaaaaaaaaaa"])).toBe("aaaaaaaaaaaaaaaa,zzzzzzzzzzzzzzzz");
     expect(headsKey([])).toBe("");
+  });
+});
+
+describe("parseBundle", () => {
+  function bundle(header: unknown, body: number[] = [], magic = "GLB1"): ArrayBuffer {
+    const json = new TextEncoder().encode(JSON.stringify(header));
+    const out = new Uint8Array(8 + json.length + body.length);
+    out.set(new TextEncoder().encode(magic), 0);
+    new DataView(out.buffer).setUint32(4, json.length);
+    out.set(json, 8);
+    out.set(body, 8 + json.length);
+    return out.buffer;
+  }
+  const ID = "2xH64HFvCcepvLZUrsbWhWTQTZRL";
+
+  it("reads the token and each document's bytes", () => {
+    const b = parseBundle(bundle({ token: "e.4", documents: [[ID, 2], [ID, 1]] }, [1, 2, 3]));
+    expect(b.token).toBe("e.4");
+    expect(b.docs.map((d) => [d.id, [...d.bytes]])).toEqual([[ID, [1, 2]], [ID, [3]]]);
+  });
+
+  it("refuses anything malformed", () => {
+    const bad = [
+      bundle({ token: "e.4", documents: [] }, [], "GLB2"),
+      bundle({ token: 4, documents: [] }),
+      bundle({ token: "e.4", documents: [[ID, 5]] }, [1]),
+      bundle({ token: "e.4", documents: [["not an id", 0]] }),
+      bundle({ token: "e.4", documents: [[ID, -1]] }),
+      new Uint8Array([71, 76, 66, 49, 0, 0, 1, 0]).buffer,
+    ];
+    for (const b of bad) expect(() => parseBundle(b)).toThrow();
   });
 });

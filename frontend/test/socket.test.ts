@@ -96,6 +96,17 @@ describe("ReconnectingSocket", () => {
     expect(order).toEqual(["peer after glosa-since"]);
   });
 
+  it("opens no socket before its gate (the first install's bundle) opens", async () => {
+    let open!: () => void;
+    const s = new ReconnectingSocket("ws://x/sync", null, new Promise<void>((r) => (open = r)));
+    s.connect("me" as PeerId, {});
+    win.dispatchEvent(new Event("online"));
+    expect(FakeSocket.all).toHaveLength(0);
+    open();
+    await Promise.resolve();
+    expect(FakeSocket.all).toHaveLength(1);
+  });
+
   it("reconnects with backoff after the connection drops, and at once when the network returns", () => {
     const s = new ReconnectingSocket("ws://x/sync");
     const events: string[] = [];

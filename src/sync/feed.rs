@@ -138,6 +138,12 @@ impl Feed {
         self.seq.subscribe()
     }
 
+    /// Where the feed is now, and that position as a token.
+    pub fn position(&self) -> (u64, String) {
+        let seq = self.log().seq;
+        (seq, self.token(seq))
+    }
+
     fn token(&self, seq: u64) -> String {
         format!("{}.{seq}", self.epoch)
     }

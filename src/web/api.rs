@@ -3,11 +3,12 @@
 
 use axum::Json;
 use axum::extract::State;
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::AppState;
+use super::assets::accepts_encoding;
 use crate::store::Health;
 
 #[derive(Serialize)]
@@ -50,6 +51,40 @@ pub async fn library(State(state): State<AppState>) -> Response {
             .collect(),
     };
     ([(header::CACHE_CONTROL, "no-cache")], Json(body)).into_response()
+}
+
+/// The whole library in one download for a first install (`crate::bundle`),
+/// brotli or gzip as the client accepts, built once and shared.
+pub async fn bundle(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    let catalog = state.catalog();
+    let bundle = state.bundle.get(&state.store, &catalog, &state.feed).await;
+    let accepts = headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let (body, encoding) = if accepts_encoding(accepts, "br") {
+        (bundle.brotli.clone(), Some("br"))
+    } else if accepts_encoding(accepts, "gzip") {
+        (bundle.gzip.clone(), Some("gzip"))
+    } else {
+        (bundle.identity.clone(), None)
+    };
+    let mut response = (
+        [
+            (header::CONTENT_TYPE, "application/octet-stream"),
+            // Fetched once per phone; what changed after it comes by sync.
+            (header::CACHE_CONTROL, "no-store"),
+            (header::VARY, "accept-encoding"),
+        ],
+        body,
+    )
+        .into_response();
+    if let Some(encoding) = encoding {
+        response
+            .headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static(encoding));
+    }
+    response
 }
 
 #[derive(Serialize)]

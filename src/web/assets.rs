@@ -130,7 +130,7 @@ fn gunzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
 }
 
 /// Whether an `Accept-Encoding` value allows `coding` (with q > 0).
-fn accepts_encoding(header: &str, coding: &str) -> bool {
+pub fn accepts_encoding(header: &str, coding: &str) -> bool {
     header.split(',').any(|part| {
         let mut it = part.split(';');
         let name = it.next().unwrap_or("").trim();

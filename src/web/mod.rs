@@ -5,6 +5,7 @@
 //! | `GET /` | [`pages::library`] — the article list, readable with no JavaScript |
 //! | `GET /articles/{slug}` | [`pages::article`] — the article rendered on the server |
 //! | `GET /api/library` | [`api::library`] — the library as JSON |
+//! | `GET /api/bundle` | [`api::bundle`] — every listed document in one download, for a first install |
 //! | `GET /healthz` | [`api::health`] — 200 when serving, 503 when storage fails |
 //! | `GET /metrics` | [`metrics::metrics`] — counters in Prometheus' text format |
 //! | `GET /sync` | [`sync_socket`] — the automerge-repo WebSocket |
@@ -52,6 +53,8 @@ pub struct Inner {
     pub policy: Policy,
     /// Which documents changed, for phones that ask (`sync::feed`).
     pub feed: Arc<Feed>,
+    /// The last library bundle built (`crate::bundle`).
+    pub bundle: crate::bundle::Cache,
     pub sync_metrics: Arc<SyncMetrics>,
     pub note_count: Arc<NoteCount>,
     /// Notes documents at their size limit (`sync::quota`).
@@ -91,6 +94,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(pages::library))
         .route("/articles/{slug}", get(pages::article))
         .route("/api/library", get(api::library))
+        .route("/api/bundle", get(api::bundle))
         .route("/healthz", get(api::health))
         .route("/metrics", get(metrics::metrics))
         .fallback(assets::serve)

@@ -187,7 +187,7 @@ export { writeFile, readFile, join };
 
 /**
  * Meters the page's WebSocket traffic through the DevTools protocol: per
- * socket, the handshake and every frame, decoded. Bytes are as on the wire
+ * socket, the handshake and every frame, decoded; and HTTP requests by path. Bytes are as on the wire
  * above TCP: the HTTP upgrade request and response, and each frame with its
  * header (client frames are masked: 4 bytes more). Pings are not reported
  * by Chromium and not counted (2–6 bytes every 15 s).
@@ -223,11 +223,22 @@ export async function meterSockets(page) {
   });
   cdp.on("Network.webSocketFrameSent", frame("sent"));
   cdp.on("Network.webSocketFrameReceived", frame("received"));
+  const requests = new Map();
+  cdp.on("Network.requestWillBeSent", ({ requestId, request }) => {
+    const u = new URL(request.url);
+    requests.set(requestId, { url: request.url, path: u.pathname, sent: http(`${request.method} ${u.pathname}${u.search} HTTP/1.1`, request.headers), received: 0, done: false });
+  });
+  cdp.on("Network.loadingFinished", ({ requestId, encodedDataLength }) => {
+    const r = requests.get(requestId);
+    if (r) Object.assign(r, { received: encodedDataLength, done: true });
+  });
   cdp.on("Network.webSocketClosed", ({ requestId }) => {
     const s = sockets.get(requestId);
     if (s) s.closed = true;
   });
   return {
+    /** HTTP requests to `path` that completed: bytes sent (estimated from headers) and received (as reported). */
+    http: (path) => [...requests.values()].filter((r) => r.path === path && r.done),
     /** Every socket so far, oldest first. */
     sockets: () => [...sockets.values()],
     total: (s) => s.handshake + s.frames.reduce((n, f) => n + f.bytes, 0),

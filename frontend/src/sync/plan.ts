@@ -70,6 +70,11 @@ export class SyncPlan {
     return this.#token;
   }
 
+  /** Whether the document is clean at some heads (ours may differ). */
+  isRecorded(documentId: string): boolean {
+    return this.#clean.has(documentId);
+  }
+
   /** Whether our copy, at `heads`, holds what the server had at the token. */
   isClean(documentId: string, heads: readonly string[]): boolean {
     return this.#clean.get(documentId) === headsKey(heads);

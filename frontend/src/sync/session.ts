@@ -16,6 +16,8 @@ import {
 import { IndexedDBStorageAdapter } from "@automerge/automerge-repo-storage-indexeddb";
 import { ReconnectingSocket } from "./socket";
 import { SyncPlan } from "./plan";
+import { fetchBundle, installBundle } from "./bundle";
+import { loadSaved } from "../progress";
 import { StatusTracker } from "./tracker";
 import type { Store } from "../store";
 
@@ -35,20 +37,38 @@ export function syncUrl(loc: Location = location): string {
 }
 
 export async function openSession(store: Store): Promise<Session> {
-  await initializeWasm(wasmUrl);
   const plan = new SyncPlan(localStorageOrNull());
+  // A first install: the library comes in one download, fetched while the
+  // wasm compiles; the socket waits for it, so it asks only what changed since.
+  const firstInstall = plan.token() === null && Object.keys(loadSaved()).length === 0;
+  const download = firstInstall ? fetchBundle() : Promise.resolve(null);
+  await initializeWasm(wasmUrl);
+  let bundled!: () => void;
+  const gate = new Promise<void>((r) => (bundled = r));
   const repo: Repo = new Repo({
     storage: new IndexedDBStorageAdapter("glosa", "documents"),
-    network: [new ReconnectingSocket(syncUrl(), plan)],
+    network: [new ReconnectingSocket(syncUrl(), plan, gate)],
     shareConfig: {
       // Sync with the server only what the plan says may differ.
-      announce: async (_peer, documentId) =>
-        !documentId || plan.shouldSync(documentId, readyHeads(repo, documentId)),
+      announce: async (_peer, documentId) => {
+        if (!documentId) return true;
+        // Not clean at any heads: no need to wait for IndexedDB to decide.
+        if (!plan.isRecorded(documentId)) return plan.shouldSync(documentId, null);
+        return plan.shouldSync(documentId, await loadedHeads(repo, documentId));
+      },
       access: async () => true,
     },
   });
   plan.onDirty = () => repo.shareConfigChanged();
   followPlan(repo, plan);
+  try {
+    const buf = await download;
+    if (buf) await installBundle(repo, plan, buf);
+  } catch (err) {
+    console.warn("the library bundle could not be used; syncing document by document", err);
+  } finally {
+    bundled();
+  }
   const tracker = new StatusTracker(repo, store, plan);
   return {
     repo,
@@ -82,10 +102,22 @@ function followPlan(repo: Repo, plan: SyncPlan) {
   });
 }
 
-/** The heads of a document this phone holds; null while it has none. */
-function readyHeads(repo: Repo, documentId: DocumentId): UrlHeads | null {
+/**
+ * The heads of a document this phone holds, null if it has none. The repo
+ * asks about a document as soon as it is looked for, before IndexedDB has
+ * answered: wait for that, or every document would look missing. (Only for
+ * documents the plan has recorded clean: waiting on one that must be
+ * fetched would let the repo give up on it as unavailable meanwhile.)
+ */
+async function loadedHeads(repo: Repo, documentId: DocumentId): Promise<UrlHeads | null> {
   const handle = repo.handles[documentId];
-  return handle?.isReady() ? handle.heads() : null;
+  if (!handle) return null;
+  try {
+    await handle.whenReady(["ready", "requesting", "unavailable", "unloaded", "deleted"]);
+  } catch {
+    return null; // timed out: sync it
+  }
+  return handle.isReady() ? handle.heads() : null;
 }
 
 function localStorageOrNull(): Storage | null {

@@ -38,11 +38,16 @@ export class ReconnectingSocket extends NetworkAdapter {
   #readyPromise = new Promise<void>((r) => (this.#readyResolve = r));
 
   #plan: SyncPlan | null;
+  /** No socket opens before this resolves (the first install's bundle). */
+  #gateOpen: boolean;
+  #gate: Promise<void> | null;
 
-  constructor(url: string, plan: SyncPlan | null = null) {
+  constructor(url: string, plan: SyncPlan | null = null, gate: Promise<void> | null = null) {
     super();
     this.url = url;
     this.#plan = plan;
+    this.#gate = gate;
+    this.#gateOpen = gate === null;
   }
 
   isReady(): boolean {
@@ -69,7 +74,12 @@ export class ReconnectingSocket extends NetworkAdapter {
     addEventListener("online", this.#nudge);
     addEventListener("offline", this.#drop);
     document.addEventListener("visibilitychange", this.#onVisible);
-    this.#open();
+    if (this.#gate) {
+      void this.#gate.then(() => {
+        this.#gateOpen = true;
+        this.#open();
+      });
+    } else this.#open();
   }
 
   /** Reconnect now (the network is back, or the page is visible again). */
@@ -92,7 +102,7 @@ export class ReconnectingSocket extends NetworkAdapter {
   #open() {
     if (this.#retry) clearTimeout(this.#retry);
     this.#retry = null;
-    if (this.#stopped || this.#socket) return;
+    if (this.#stopped || this.#socket || !this.#gateOpen) return;
     let ws: WebSocket;
     try {
       ws = new WebSocket(this.url);
