@@ -57,6 +57,10 @@ async fn article_page_is_complete_without_javascript() {
     // The last paragraph of the body made it through the Markdown renderer.
     assert!(html.contains("Because Palestine will be free"));
     assert!(html.contains("<style>"), "inline CSS");
+    // The app's stylesheet is inline too: a linked one cost a first visit
+    // over 3G a second round trip before any text was painted.
+    assert!(!html.contains("rel=\"stylesheet\""), "{html}");
+    assert!(html.matches("<style>").count() >= 2, "page and app styles");
     assert!(html.contains("id=\"glosa-data\""));
 }
 
