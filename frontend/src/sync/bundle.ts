@@ -10,6 +10,7 @@
  */
 import { Automerge, encodeHeads, isValidDocumentId, type DocumentId, type Repo } from "@automerge/automerge-repo/slim";
 import type { SyncPlan } from "./plan";
+import { storeServerHeads } from "../store";
 
 export interface Bundle {
   token: string;
@@ -55,7 +56,8 @@ export async function fetchBundle(): Promise<ArrayBuffer | null> {
 
 /**
  * Writes the bundle's documents to the repo's storage (skipping any this
- * device already holds) and marks them clean in the plan. Returns how many
+ * device already holds), marks them clean in the plan and records their
+ * heads as the server's. Returns how many
  * were written. Call before the repo opens any document.
  */
 export async function installBundle(repo: Repo, plan: SyncPlan, buf: ArrayBuffer): Promise<number> {
@@ -67,7 +69,11 @@ export async function installBundle(repo: Repo, plan: SyncPlan, buf: ArrayBuffer
     if (await storage.loadDocData(id)) continue;
     const doc = Automerge.load(bytes);
     await storage.saveDoc(id, doc);
-    clean.push([id, encodeHeads(Automerge.getHeads(doc))]);
+    const heads = encodeHeads(Automerge.getHeads(doc));
+    clean.push([id, heads]);
+    // The server's copy, as the "not yet synced" marks and the header
+    // compare against it: a bundled document may not sync for a long time.
+    storeServerHeads(id, heads);
   }
   plan.imported(bundle.token, clean);
   return clean.length;
