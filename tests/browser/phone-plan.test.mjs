@@ -12,7 +12,7 @@ import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websoc
 import * as A from "@automerge/automerge";
 import {
   cleanup, launch, makeContent, makeDataDir, meterSockets, phone, readArticles, startServer,
-  waitForLibrarySaved, waitForServiceWorker, waitForSyncState, waitForText, watch, LONG,
+  waitForArticleFromDoc, waitForLibrarySaved, waitForServiceWorker, waitForSyncState, waitForText, watch, LONG,
 } from "./lib.mjs";
 
 /** Resolves once `cond()` is truthy, checking every 50 ms. */
@@ -158,6 +158,7 @@ test("a first install takes the library in one bundle: at most 0.6x the bytes of
     await page.goto(`${server.url}/`);
     await waitForLibrarySaved(page, articles.length);
     await waitForSyncState(page, "synced");
+    await waitForServiceWorker(page);
     await ctx.setOffline(true);
     const [socket] = meter.sockets();
     await until(() => socket.closed, "the phone's socket to close");
@@ -172,6 +173,7 @@ test("a first install takes the library in one bundle: at most 0.6x the bytes of
 
     // And the bundle's library reads offline like a synced one.
     await page.goto(`${server.url}/articles/${articles[0].slug}`);
+    await waitForArticleFromDoc(page);
     await waitForText(page, "article", articles[0].title);
   } catch (e) {
     console.error(events.flat().join("\n"));
