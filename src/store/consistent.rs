@@ -35,7 +35,11 @@ pub(crate) enum Item {
 
 /// Files of the store's own machinery, never part of a copy.
 fn is_machinery(rel: &Path) -> bool {
-    rel == Path::new(fs::LOCK_FILE) || rel == Path::new(super::PROBE_FILE)
+    let feed_tmp = format!("{}.tmp", super::FEED_FILE);
+    rel == Path::new(fs::LOCK_FILE)
+        || rel == Path::new(super::PROBE_FILE)
+        || rel == Path::new(super::FEED_FILE)
+        || rel == Path::new(&feed_tmp)
 }
 
 /// A document directory is `<2 chars>/<rest>/<snapshot|incremental>/…`.

@@ -53,6 +53,10 @@ const PUT_RETRY_MAX: Duration = Duration::from_secs(5);
 /// The probe written to test whether the disk takes writes again. Its size
 /// asks for a little headroom rather than the last free byte.
 const PROBE_FILE: &str = ".glosa-probe";
+/// The change feed's log, saved at a clean shutdown (`sync::feed`). Never
+/// backed up: it describes this data dir at one moment, and a restored
+/// store is older than what phones were told since.
+pub const FEED_FILE: &str = "feed";
 const PROBE_SIZE: usize = 16 * 1024;
 
 #[derive(Debug, thiserror::Error)]

@@ -377,6 +377,8 @@ async fn backup_and_restore_round_trip_every_document() {
             .await;
     }
     write_atomic(&data.path().join("library-url"), b"automerge:xyz\n").unwrap();
+    // The change feed's saved log describes this dir at one moment: left out.
+    write_atomic(&data.path().join(super::FEED_FILE), b"glosa-feed 1\n").unwrap();
 
     let out = tempfile::tempdir().unwrap();
     let archive = out.path().join("nightly.tar");
@@ -391,6 +393,7 @@ async fn backup_and_restore_round_trip_every_document() {
         std::fs::read(target.join("library-url")).unwrap(),
         b"automerge:xyz\n"
     );
+    assert!(!target.join(super::FEED_FILE).exists());
     let before = check(data.path()).unwrap();
     let after = check(&target).unwrap();
     assert!(after.is_healthy(), "{after}");

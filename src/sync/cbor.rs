@@ -23,7 +23,8 @@ pub fn bool(b: bool, out: &mut Vec<u8>) {
     out.push(if b { 0xf5 } else { 0xf4 });
 }
 
-fn head(major: u8, n: u64, out: &mut Vec<u8>) {
+/// An item's initial byte(s): `major` type with argument `n`, shortest form.
+pub fn head(major: u8, n: u64, out: &mut Vec<u8>) {
     let major = major << 5;
     match n {
         0..=23 => out.push(major | n as u8),

@@ -27,8 +27,9 @@ use tokio::sync::watch;
 use super::cbor;
 use super::unknown::SERVER_PEER_ID;
 
-/// Where the log waits, between a clean shutdown and the next start.
-const FILE: &str = "feed";
+/// Where the log waits, between a clean shutdown and the next start (and
+/// never in a backup).
+const FILE: &str = crate::store::FEED_FILE;
 const MAGIC: &str = "glosa-feed 1";
 
 pub struct Feed {

@@ -455,26 +455,8 @@ impl<'a> Reader<'a> {
 mod tests {
     use super::*;
 
-    // A tiny CBOR writer for the tests: definite lengths only, like cbor-x.
-    fn head(major: u8, n: u64, out: &mut Vec<u8>) {
-        let m = major << 5;
-        match n {
-            0..=23 => out.push(m | n as u8),
-            24..=0xff => out.extend([m | 24, n as u8]),
-            0x100..=0xffff => {
-                out.push(m | 25);
-                out.extend((n as u16).to_be_bytes());
-            }
-            0x1_0000..=0xffff_ffff => {
-                out.push(m | 26);
-                out.extend((n as u32).to_be_bytes());
-            }
-            _ => {
-                out.push(m | 27);
-                out.extend(n.to_be_bytes());
-            }
-        }
-    }
+    // Definite lengths only, like cbor-x.
+    use crate::sync::cbor::head;
     fn text(s: &str, out: &mut Vec<u8>) {
         head(TEXT, s.len() as u64, out);
         out.extend(s.as_bytes());
