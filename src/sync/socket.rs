@@ -125,8 +125,13 @@ struct Pump {
 impl Pump {
     /// Answers `glosa-since`: the documents written since the client's
     /// token. It subscribes first, so a write made meanwhile is announced
-    /// (perhaps twice, which costs the phone nothing).
+    /// (perhaps twice, which costs the phone nothing). The app asks once per
+    /// connection; a repeat is ignored, so a small message cannot be made
+    /// to fetch the whole list again and again.
     fn since(&mut self, env: &Envelope<'_>) -> Option<Vec<u8>> {
+        if self.subscription.is_some() {
+            return None;
+        }
         let client = env.sender?.to_owned();
         let mut changes = self.feed.subscribe();
         changes.borrow_and_update();

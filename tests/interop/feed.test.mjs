@@ -40,6 +40,9 @@ serverTest("the change feed names exactly the documents written since a token", 
   const again = await feedSocket(h.server);
   const quiet = await since(again, first.token);
   assert.deepEqual([quiet.all, quiet.documentIds, quiet.token], [false, [], first.token]);
+  // A connection asks once; a repeat is not answered (it would be a cheap
+  // way to make the server send the whole list again and again).
+  again.ws.send(cbor.encode({ type: "glosa-since", senderId: again.senderId }));
 
   // A stock client writes a note: the connected phone is told, once it is on disk.
   const writer = await h.client("writer");
@@ -53,6 +56,8 @@ serverTest("the change feed names exactly the documents written since a token", 
   );
   assert.equal(live.all, false);
   assert.deepEqual(live.documentIds, [notesId], "only the notes document changed");
+
+  assert.equal(again.messages.filter((m) => m.type === "glosa-changes" && m.all).length, 0, "the repeat was ignored");
 
   // A phone reconnecting with the old token learns just that document.
   const later = await feedSocket(h.server);
