@@ -123,7 +123,8 @@ async fn hostile_paths_find_nothing() {
         let r = client().get(s.url(path)).send().await.unwrap();
         assert_eq!(r.status(), 404, "{path}");
         let body = r.text().await.unwrap();
-        assert!(!body.contains("root:"), "{path} leaked a file");
+        // A passwd line, not the stylesheet's `:root:` selectors.
+        assert!(!body.contains("root:x:0:0"), "{path} leaked a file");
     }
 }
 
