@@ -26,6 +26,14 @@ pub(crate) struct PeerDocConnection {
     last_share_config: Option<ShareConfig>,
     // Preserve message ordering while the asynchronous policy lookup is pending.
     pub(super) pending_sync_messages: Vec<(SyncMessage, UnixTimestamp)>,
+    // The document's heads when `generate_sync_messages` last found nothing
+    // to send, with nothing about this peer changed since (every `&mut`
+    // method but `generate_sync_messages` and `pop` clears it). Automerge's
+    // `generate_sync_message` walks and hashes the changes since the peer's
+    // last sync before it can tell there is nothing to say, and the actor
+    // asks every peer after every input: with 200 readers of a discussion,
+    // each reader's acknowledgement of a note made all 200 walk again.
+    quiet_at: Option<Vec<automerge::ChangeHash>>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -47,10 +55,12 @@ impl PeerDocConnection {
             share_policy: SharePolicyState::Unknown,
             last_share_config: None,
             pending_sync_messages: Vec::new(),
+            quiet_at: None,
         }
     }
 
     pub(super) fn reset_sync_state(&mut self) {
+        self.quiet_at = None;
         self.sync_state = if self.can_write() {
             sync::State::new()
         } else {
@@ -59,6 +69,7 @@ impl PeerDocConnection {
     }
 
     pub(super) fn prepare_request(&mut self) {
+        self.quiet_at = None;
         // Initial requests already have a fresh state. Automerge has no explicit
         // API to restart synchronization, so for retries we force a read-only to
         // read-write transition. This resets local bookkeeping and tells the
@@ -74,6 +85,7 @@ impl PeerDocConnection {
     }
 
     pub(super) fn mark_requested(&mut self) {
+        self.quiet_at = None;
         if !self.has_requested {
             self.has_requested = true;
             self.dirty = true; // Mark as dirty since the request status changed
@@ -86,6 +98,7 @@ impl PeerDocConnection {
         doc: &mut Automerge,
         msg: sync::Message,
     ) -> Result<Duration, AutomergeError> {
+        self.quiet_at = None;
         let start = Instant::now();
         let advertised = self.sync_state.last_sent_heads.clone();
         doc.receive_sync_message(&mut self.sync_state, msg)?;
@@ -122,6 +135,9 @@ impl PeerDocConnection {
         doc: &Automerge,
     ) -> Vec<(sync::Message, Duration)> {
         let heads = doc.get_heads();
+        if self.quiet_at.as_ref() == Some(&heads) {
+            return Vec::new();
+        }
         let mut messages = Vec::new();
         loop {
             let start = Instant::now();
@@ -146,6 +162,7 @@ impl PeerDocConnection {
                 break;
             }
         }
+        self.quiet_at = messages.is_empty().then_some(heads);
         messages
     }
 
@@ -219,6 +236,7 @@ impl PeerDocConnection {
     }
 
     pub(super) fn set_share_config(&mut self, config: ShareConfig) -> Option<ShareConfig> {
+        self.quiet_at = None;
         let previous = self.last_share_config.replace(config);
         self.share_policy = SharePolicyState::Ready(config);
         if self.state.last_sent.is_none() && self.state.last_received.is_none() {

@@ -145,3 +145,80 @@ fn only_the_first_message_of_a_request_batch_initiates_a_request() {
     };
     assert_eq!(sync::Message::decode(data).unwrap().heads, doc.get_heads());
 }
+
+/// Runs the exchange until neither side has anything to say.
+fn settle(
+    now: UnixTimestamp,
+    conn: &mut PeerDocConnection,
+    doc: &mut Automerge,
+    remote: &mut Automerge,
+    remote_state: &mut sync::State,
+) {
+    for _ in 0..20 {
+        let mut quiet = true;
+        for (message, _) in conn.generate_sync_messages(now, doc) {
+            quiet = false;
+            remote.receive_sync_message(remote_state, message).unwrap();
+        }
+        if let Some(reply) = remote.generate_sync_message(remote_state) {
+            quiet = false;
+            conn.receive_sync_message(now, doc, reply).unwrap();
+        }
+        if quiet {
+            return;
+        }
+    }
+    panic!("sync did not become quiescent");
+}
+
+#[test]
+fn a_quiet_peer_is_asked_again_once_the_document_or_the_peer_changes() {
+    use automerge::transaction::Transactable;
+    let now = UnixTimestamp::now();
+    let mut doc = document();
+    let mut remote = Automerge::new();
+    let mut remote_state = sync::State::new();
+    let mut conn = connection();
+    conn.set_share_config(ShareConfig::read_write());
+    settle(now, &mut conn, &mut doc, &mut remote, &mut remote_state);
+    assert_eq!(doc.get_heads(), remote.get_heads());
+    // Quiet, and remembered as quiet.
+    assert!(conn.generate_sync_messages(now, &doc).is_empty());
+    assert!(conn.generate_sync_messages(now, &doc).is_empty());
+
+    // A change here (another peer's note, say): the quiet peer gets it.
+    let mut tx = doc.transaction();
+    tx.put(automerge::ROOT, "note", "from elsewhere").unwrap();
+    tx.commit();
+    let messages = conn.generate_sync_messages(now, &doc);
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].0.heads, doc.get_heads());
+    assert_eq!(messages[0].0.changes.len(), 1);
+    for (message, _) in messages {
+        remote
+            .receive_sync_message(&mut remote_state, message)
+            .unwrap();
+    }
+    settle(now, &mut conn, &mut doc, &mut remote, &mut remote_state);
+    assert_eq!(doc.get_heads(), remote.get_heads());
+    assert!(conn.generate_sync_messages(now, &doc).is_empty());
+
+    // A change from the peer: it is acknowledged, though our heads were
+    // those we had found quiet a moment ago until the message came.
+    let mut tx = remote.transaction();
+    tx.put(automerge::ROOT, "reply", "from the peer").unwrap();
+    tx.commit();
+    let change = remote.generate_sync_message(&mut remote_state).unwrap();
+    conn.receive_sync_message(now, &mut doc, change).unwrap();
+    let ack = conn.generate_sync_messages(now, &doc);
+    assert_eq!(ack.len(), 1, "the peer's change is acknowledged");
+    assert_eq!(ack[0].0.heads, remote.get_heads());
+
+    // A new grant also makes it ask again.
+    settle(now, &mut conn, &mut doc, &mut remote, &mut remote_state);
+    assert!(conn.generate_sync_messages(now, &doc).is_empty());
+    conn.set_share_config(ShareConfig::read_only());
+    conn.set_share_config(ShareConfig::read_write());
+    settle(now, &mut conn, &mut doc, &mut remote, &mut remote_state);
+    assert_eq!(doc.get_heads(), remote.get_heads());
+}
