@@ -14,17 +14,10 @@ import {
   cleanup, launch, makeContent, makeDataDir, meterSockets, phone, readArticles, startServer,
   waitForArticleFromDoc, waitForLibrarySaved, waitForServiceWorker, waitForSyncState, waitForText, watch, LONG,
 } from "./lib.mjs";
+import { waitFor } from "../support/glosa.mjs";
 
-/** Resolves once `cond()` is truthy, checking every 50 ms. */
-async function until(cond, what, timeout = LONG) {
-  const end = Date.now() + timeout;
-  for (;;) {
-    const v = await cond();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** Resolves to `cond()`'s value once it is truthy (polled every 50 ms). */
+const until = (cond, what) => waitFor(cond, { timeout: LONG, interval: 50, what });
 
 function describe(meter, s) {
   const kinds = {};
