@@ -66,7 +66,10 @@ test("concurrent offline edits of one note merge; delete is a tombstone that can
     await pa.locator(`.note[data-note-id="${id}"]`).getByRole("button", { name: "Delete", exact: true }).click();
     const undo = pa.getByRole("button", { name: "Undo" });
     await undo.waitFor({ state: "visible" });
-    assert.equal(await pa.evaluate(() => document.activeElement?.textContent), "Undo", "focus moves to Undo");
+    // Focus moves on the next animation frame after the render: wait for it.
+    await pa
+      .waitForFunction(() => document.activeElement?.textContent === "Undo", null, { timeout: 10_000, polling: 50 })
+      .catch(async () => assert.fail(`focus moves to Undo, not to ${await pa.evaluate(() => document.activeElement?.outerHTML.slice(0, 200))}`));
     await waitForNotes(pb, "the note gone on B", (l) => l.length === 0);
     assert.equal(await pb.locator(".body mark[data-notes]").count(), 0, "no highlight for a deleted note");
     await undo.click();
