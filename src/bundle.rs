@@ -24,8 +24,8 @@ use std::io::Write;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use automerge::Automerge;
-use samod::storage::{Storage, StorageKey};
+use axum::body::Bytes;
+use samod::storage::StorageKey;
 use serde::Serialize;
 
 use crate::import::{Catalog, doc_id};
@@ -44,13 +44,14 @@ const BEST_QUALITY_UP_TO: usize = 2 * 1024 * 1024;
 const BROTLI_WINDOW: u32 = 22;
 
 /// One built bundle, in the encodings a client may ask for.
+/// `Bytes`, so each response shares the one copy.
 pub struct Bundle {
     pub seq: u64,
     pub built: Instant,
     pub documents: usize,
-    pub identity: Vec<u8>,
-    pub brotli: Vec<u8>,
-    pub gzip: Vec<u8>,
+    pub identity: Bytes,
+    pub brotli: Bytes,
+    pub gzip: Bytes,
 }
 
 #[derive(Serialize)]
@@ -78,10 +79,8 @@ pub async fn build(store: &Store, catalog: &Catalog, feed: &Feed) -> Bundle {
     let (seq, token) = feed.position();
     let mut docs = Vec::new();
     for id in documents(catalog) {
-        let Ok(prefix) = StorageKey::from_parts([id.as_str()]) else {
-            continue;
-        };
-        docs.push((id, store.load_range(prefix).await));
+        let chunks = store.document_chunks(&id).await;
+        docs.push((id, chunks));
     }
     // Loading, saving and compressing are CPU work: off the async workers.
     tokio::task::spawn_blocking(move || {
@@ -90,9 +89,9 @@ pub async fn build(store: &Store, catalog: &Catalog, feed: &Feed) -> Bundle {
             seq,
             built: Instant::now(),
             documents: built.documents,
-            brotli: compress_brotli(&built.bytes),
-            gzip: compress_gzip(&built.bytes),
-            identity: built.bytes,
+            brotli: compress_brotli(&built.bytes).into(),
+            gzip: compress_gzip(&built.bytes).into(),
+            identity: built.bytes.into(),
         }
     })
     .await
@@ -102,9 +101,9 @@ pub async fn build(store: &Store, catalog: &Catalog, feed: &Feed) -> Bundle {
             seq,
             built: Instant::now(),
             documents: 0,
-            identity: Vec::new(),
-            brotli: Vec::new(),
-            gzip: Vec::new(),
+            identity: Bytes::new(),
+            brotli: Bytes::new(),
+            gzip: Bytes::new(),
         }
     })
 }
@@ -123,12 +122,8 @@ fn encode(token: &str, docs: Vec<(String, Chunks)>) -> Encoded {
     };
     let mut body = Vec::new();
     for (id, chunks) in docs {
-        let mut doc = Automerge::new();
-        for bytes in chunks.values() {
-            // A damaged chunk is quarantined and logged by the store; the
-            // phone gets the rest now and anything missing through sync.
-            let _ = doc.load_incremental(bytes);
-        }
+        // Anything a damaged chunk held reaches the phone through sync.
+        let doc = crate::schema::load_chunks(chunks.values());
         if doc.get_heads().is_empty() {
             continue;
         }
@@ -203,6 +198,7 @@ impl Cache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use automerge::Automerge;
 
     fn doc(text: &str) -> Vec<u8> {
         use automerge::transaction::Transactable;

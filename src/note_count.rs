@@ -12,8 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use automerge::Automerge;
-use samod::storage::{Storage, StorageKey};
+use samod::storage::StorageKey;
 
 use crate::import::Catalog;
 use crate::schema;
@@ -62,10 +61,7 @@ pub async fn run(store: Store, catalog: Arc<RwLock<Arc<Catalog>>>, out: Arc<Note
 }
 
 async fn count_one(store: &Store, doc: &str, seen: &mut HashMap<String, (Signature, u64)>) -> u64 {
-    let Ok(prefix) = StorageKey::from_parts([doc]) else {
-        return 0;
-    };
-    let chunks = store.load_range(prefix).await;
+    let chunks = store.document_chunks(doc).await;
     let signature: Signature = chunks.iter().map(|(k, v)| (k.clone(), v.len())).collect();
     if let Some((s, n)) = seen.get(doc)
         && *s == signature
@@ -74,12 +70,7 @@ async fn count_one(store: &Store, doc: &str, seen: &mut HashMap<String, (Signatu
     }
     // Loading is CPU work: off the async workers.
     let n = tokio::task::spawn_blocking(move || {
-        let mut notes = Automerge::new();
-        for bytes in chunks.values() {
-            // A damaged chunk is the store's to report; count what loads.
-            let _ = notes.load_incremental(bytes);
-        }
-        schema::notes::count(&notes) as u64
+        schema::notes::count(&schema::load_chunks(chunks.values())) as u64
     })
     .await
     .unwrap_or(0);

@@ -108,7 +108,6 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         bundle: Default::default(),
         sync_metrics: Default::default(),
         note_count: note_count.clone(),
-        full_notes: quota.full(),
         assets: assets::Entry::load(),
     });
 

@@ -8,8 +8,19 @@ pub mod article;
 pub mod library;
 pub mod notes;
 
+use automerge::Automerge;
 use automerge::transaction::{CommitOptions, Transactable, Transaction};
 use automerge::{AutomergeError, ObjId, ObjType, ReadDoc, ScalarValue, Value};
+
+/// A document from its stored chunks, in any order. A damaged chunk is the
+/// store's to report (`store::check`, quarantine); what loads is kept.
+pub fn load_chunks<'a>(chunks: impl IntoIterator<Item = &'a Vec<u8>>) -> Automerge {
+    let mut doc = Automerge::new();
+    for bytes in chunks {
+        let _ = doc.load_incremental(bytes);
+    }
+    doc
+}
 
 /// Something in a document is not the shape the schema promises.
 #[derive(Debug, thiserror::Error)]

@@ -8,7 +8,7 @@ use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::AppState;
-use super::assets::accepts_encoding;
+use super::assets::{accept_encoding, accepts_encoding};
 use crate::store::Health;
 
 #[derive(Serialize)]
@@ -58,10 +58,7 @@ pub async fn library(State(state): State<AppState>) -> Response {
 pub async fn bundle(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let catalog = state.catalog();
     let bundle = state.bundle.get(&state.store, &catalog, &state.feed).await;
-    let accepts = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let accepts = accept_encoding(&headers);
     let (body, encoding) = if accepts_encoding(accepts, "br") {
         (bundle.brotli.clone(), Some("br"))
     } else if accepts_encoding(accepts, "gzip") {

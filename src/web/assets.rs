@@ -92,10 +92,7 @@ pub async fn serve(uri: Uri, headers: HeaderMap) -> Response {
     {
         return not_found();
     }
-    let accepts = headers
-        .get(header::ACCEPT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
+    let accepts = accept_encoding(&headers);
     let br = Dist::get(&format!("{path}.br"));
     let gz = Dist::get(&format!("{path}.gz"));
     let (body, encoding) = if let Some(br) = br.filter(|_| accepts_encoding(accepts, "br")) {
@@ -142,6 +139,14 @@ fn gunzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
 }
 
 /// Whether an `Accept-Encoding` value allows `coding` (with q > 0).
+/// The request's Accept-Encoding, or "" when absent or not text.
+pub fn accept_encoding(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::ACCEPT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+}
+
 pub fn accepts_encoding(header: &str, coding: &str) -> bool {
     header.split(',').any(|part| {
         let mut it = part.split(';');

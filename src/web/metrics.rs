@@ -68,7 +68,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     out.gauge(
         "glosa_notes_documents_full",
         "Notes documents at their size limit, refusing new notes.",
-        state.full_notes.borrow().len() as u64,
+        state.policy.full_notes() as u64,
     );
     if let Some(notes) = state.note_count.notes() {
         out.gauge(

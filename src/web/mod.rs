@@ -37,9 +37,7 @@ use crate::note_count::NoteCount;
 use crate::store::Store;
 use crate::sync::feed::Feed;
 use crate::sync::metrics::SyncMetrics;
-use crate::sync::quota::Full;
 use crate::sync::{Policy, socket};
-use tokio::sync::watch;
 
 /// Everything a handler may read. Handlers hold no state of their own.
 #[derive(Clone)]
@@ -57,8 +55,6 @@ pub struct Inner {
     pub bundle: crate::bundle::Cache,
     pub sync_metrics: Arc<SyncMetrics>,
     pub note_count: Arc<NoteCount>,
-    /// Notes documents at their size limit (`sync::quota`).
-    pub full_notes: watch::Receiver<Full>,
     pub assets: assets::Entry,
 }
 

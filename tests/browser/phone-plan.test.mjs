@@ -125,36 +125,34 @@ test("a first install takes the library in one bundle: at most 0.6x the bytes of
   const browser = await launch();
   const events = [];
   try {
+    /**
+     * A fresh phone installs the library and goes offline; resolves to its
+     * page, its meter and its one socket, closed, with every byte counted.
+     */
+    const install = async ({ refuseBundle }) => {
+      const ctx = await phone(browser);
+      if (refuseBundle) await ctx.route("**/api/bundle", (route) => route.abort());
+      const page = await ctx.newPage();
+      events.push(watch(page));
+      const meter = await meterSockets(page);
+      await page.goto(`${server.url}/`);
+      await waitForLibrarySaved(page, articles.length);
+      await waitForSyncState(page, "synced");
+      await waitForServiceWorker(page);
+      await ctx.setOffline(true);
+      const [socket] = meter.sockets();
+      await until(() => socket.closed, "the phone's socket to close");
+      return { page, meter, socket };
+    };
+
     // The stock path: the bundle refused, so the app syncs each document.
-    const stockCtx = await phone(browser);
-    await stockCtx.route("**/api/bundle", (route) => route.abort());
-    const stock = await stockCtx.newPage();
-    const stockEvents = watch(stock);
-    events.push(stockEvents);
-    const stockMeter = await meterSockets(stock);
-    await stock.goto(`${server.url}/`);
-    await waitForLibrarySaved(stock, articles.length);
-    await waitForSyncState(stock, "synced");
-    await stockCtx.setOffline(true);
-    const [stockSocket] = stockMeter.sockets();
-    await until(() => stockSocket.closed, "the stock phone's socket to close");
-    const stockBytes = stockMeter.total(stockSocket);
-    t.diagnostic(`stock sync of the library: ${describe(stockMeter, stockSocket)}`);
-    assert.equal(stockMeter.documents(stockSocket).size, articles.length * 2 + 1, "the stock path synced every document");
+    const stock = await install({ refuseBundle: true });
+    const stockBytes = stock.meter.total(stock.socket);
+    t.diagnostic(`stock sync of the library: ${describe(stock.meter, stock.socket)}`);
+    assert.equal(stock.meter.documents(stock.socket).size, articles.length * 2 + 1, "the stock path synced every document");
 
     // Glosa's path: one bundle, then the socket asks only what changed since.
-    const ctx = await phone(browser);
-    const page = await ctx.newPage();
-    const pageEvents = watch(page);
-    events.push(pageEvents);
-    const meter = await meterSockets(page);
-    await page.goto(`${server.url}/`);
-    await waitForLibrarySaved(page, articles.length);
-    await waitForSyncState(page, "synced");
-    await waitForServiceWorker(page);
-    await ctx.setOffline(true);
-    const [socket] = meter.sockets();
-    await until(() => socket.closed, "the phone's socket to close");
+    const { page, meter, socket } = await install({ refuseBundle: false });
     const [bundle] = meter.http("/api/bundle");
     assert.ok(bundle, "the app fetched the bundle");
     const bundleBytes = bundle.sent + bundle.received;
