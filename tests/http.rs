@@ -345,14 +345,7 @@ async fn library_bundle_is_compressed_as_negotiated_and_holds_every_document() {
     let len = u32::from_be_bytes(plain[4..8].try_into().unwrap()) as usize;
     let header: serde_json::Value = serde_json::from_slice(&plain[8..8 + len]).unwrap();
     assert!(header["token"].as_str().unwrap().contains('.'));
-    let lib: serde_json::Value = client()
-        .get(s.url("/api/library"))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let lib = s.get_json("/api/library").await;
     let mut expected = vec![lib["library"].as_str().unwrap().to_owned()];
     for a in lib["articles"].as_array().unwrap() {
         expected.push(a["url"].as_str().unwrap().to_owned());

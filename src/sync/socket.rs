@@ -107,6 +107,16 @@ async fn send(
     }
 }
 
+/// Sends one binary message and counts it for `/metrics`.
+async fn send_binary(
+    tx: &mut futures::stream::SplitSink<WebSocket, Message>,
+    metrics: &SyncMetrics,
+    bytes: Vec<u8>,
+) -> Result<(), SocketError> {
+    metrics.sent(bytes.len());
+    send(tx, Message::Binary(bytes.into())).await
+}
+
 /// A phone that asked for the change feed (`glosa-since`): what it was
 /// last told, and who it is.
 struct Subscription {
@@ -211,8 +221,7 @@ impl Pump {
                                     }
                                 }
                                 Route::Reply(reply) => {
-                                    metrics.sent(reply.len());
-                                    if let Err(e) = send(&mut tx, Message::Binary(reply.into())).await {
+                                    if let Err(e) = send_binary(&mut tx, &metrics, reply).await {
                                         break Err(e);
                                     }
                                 }
@@ -226,8 +235,7 @@ impl Pump {
                 }
                 out = from_samod.next() => match out {
                     Some(bytes) => {
-                        metrics.sent(bytes.len());
-                        if let Err(e) = send(&mut tx, Message::Binary(bytes.into())).await {
+                        if let Err(e) = send_binary(&mut tx, &metrics, bytes).await {
                             break Err(e);
                         }
                     }
@@ -235,11 +243,10 @@ impl Pump {
                     None => break Ok(()),
                 },
                 () = written(&mut self.subscription) => {
-                    if let Some(msg) = self.changes() {
-                        metrics.sent(msg.len());
-                        if let Err(e) = send(&mut tx, Message::Binary(msg.into())).await {
-                            break Err(e);
-                        }
+                    if let Some(msg) = self.changes()
+                        && let Err(e) = send_binary(&mut tx, &metrics, msg).await
+                    {
+                        break Err(e);
                     }
                 }
                 _ = ping.tick() => {
