@@ -260,6 +260,8 @@ pub struct Automerge {
     actor: Actor,
     /// The current author.
     author: Option<Author<'static>>,
+    /// Changes recently encoded for sync messages (Glosa patch).
+    pub(crate) sent_changes: crate::sync::ChangeCache,
 }
 
 impl Automerge {
@@ -273,6 +275,7 @@ impl Automerge {
             deps: Default::default(),
             actor: Actor::Unused(ActorId::random()),
             author: None,
+            sent_changes: Default::default(),
         }
     }
 
@@ -313,6 +316,7 @@ impl Automerge {
             deps: Default::default(),
             actor: Actor::Unused(ActorId::random()),
             author: None,
+            sent_changes: Default::default(),
         }
     }
 
@@ -328,6 +332,7 @@ impl Automerge {
             deps,
             actor: Actor::Unused(ActorId::random()),
             author: None,
+            sent_changes: Default::default(),
         };
         doc.remove_unused_actors(false);
         doc

@@ -76,10 +76,11 @@ use crate::ReadDoc;
 use crate::{
     patches::PatchLog,
     storage::{parse, ReadChangeOpError},
-    Automerge, AutomergeError, ChangeHash,
+    Automerge, AutomergeError, Change, ChangeHash,
 };
 
 mod bloom;
+mod change_cache;
 mod message_builder;
 mod state;
 use message_builder::MessageBuilder;
@@ -88,6 +89,7 @@ use message_builder::MessageBuilder;
 mod v1_compat_test;
 
 pub use bloom::{BloomFilter, DecodeError as DecodeBloomError};
+pub(crate) use change_cache::ChangeCache;
 pub use state::DecodeError as DecodeStateError;
 pub use state::{Have, State};
 
@@ -227,7 +229,7 @@ impl SyncDoc for Automerge {
                     let all_hashes = self.change_graph.get_hashes(&[]);
                     MessageBuilder::new_v2(self.save(), all_hashes)
                 } else {
-                    let changes = self.get_changes_by_hashes(hashes.iter().copied()).ok()?;
+                    let changes = self.changes_to_send(&hashes).ok()?;
                     MessageBuilder::new(changes, sync_state)
                 }
             }
@@ -307,6 +309,19 @@ impl SyncDoc for Automerge {
 }
 
 impl Automerge {
+    /// The changes named by `hashes`, in causal order, for a sync message.
+    /// Reuses the bytes built for an earlier message (see `change_cache`):
+    /// rebuilding a change walks the whole op set.
+    fn changes_to_send(&self, hashes: &[ChangeHash]) -> Result<Vec<Change>, AutomergeError> {
+        let mut changes = self
+            .sent_changes
+            .get_or_collect(hashes, |missing| self.get_changes_by_hashes(missing))?;
+        // The change graph indexes changes in the order they were added,
+        // which respects their dependencies.
+        changes.sort_by_key(|change| self.change_graph.hash_to_index(&change.hash()));
+        Ok(changes)
+    }
+
     fn make_bloom_filter(&self, last_sync: Vec<ChangeHash>) -> Have {
         let hashes = self.change_graph.get_hashes(&last_sync);
         Have {
