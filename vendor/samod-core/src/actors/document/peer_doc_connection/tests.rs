@@ -222,3 +222,83 @@ fn a_quiet_peer_is_asked_again_once_the_document_or_the_peer_changes() {
     settle(now, &mut conn, &mut doc, &mut remote, &mut remote_state);
     assert_eq!(doc.get_heads(), remote.get_heads());
 }
+
+#[test]
+fn changes_for_a_peer_that_has_not_answered_wait_and_go_together() {
+    use automerge::transaction::Transactable;
+    let now = UnixTimestamp::now();
+    let mut doc = document();
+    let mut remote = Automerge::new();
+    let mut remote_state = sync::State::new();
+    let mut conn = connection();
+    conn.set_share_config(ShareConfig::read_write());
+    settle(now, &mut conn, &mut doc, &mut remote, &mut remote_state);
+    let note = |doc: &mut Automerge, key: &str| {
+        let mut tx = doc.transaction();
+        tx.put(automerge::ROOT, key, "from another phone").unwrap();
+        tx.commit();
+    };
+
+    // Notes arrive from elsewhere faster than this peer answers: the first
+    // ones go out at once, up to the window.
+    let mut in_flight = Vec::new();
+    for i in 0..usize::from(MAX_UNANSWERED) {
+        note(&mut doc, &format!("note{i}"));
+        let messages = conn.generate_sync_messages(now, &doc);
+        assert_eq!(
+            messages.len(),
+            1,
+            "note {i} was held with room in the window"
+        );
+        assert!(!messages[0].0.changes.is_empty());
+        in_flight.extend(messages);
+    }
+    // Further notes wait for the peer.
+    note(&mut doc, "late1");
+    note(&mut doc, "late2");
+    assert!(conn.generate_sync_messages(now, &doc).is_empty());
+
+    // The peer answers the first message; both waiting notes go in one.
+    let first = in_flight.remove(0).0;
+    remote
+        .receive_sync_message(&mut remote_state, first)
+        .unwrap();
+    let answer = remote.generate_sync_message(&mut remote_state).unwrap();
+    conn.receive_sync_message(now, &mut doc, answer).unwrap();
+    let messages = conn.generate_sync_messages(now, &doc);
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].0.heads, doc.get_heads());
+    for (message, _) in in_flight.into_iter().chain(messages) {
+        remote
+            .receive_sync_message(&mut remote_state, message)
+            .unwrap();
+    }
+    assert_eq!(doc.get_heads(), remote.get_heads());
+    use automerge::ReadDoc;
+    assert!(remote.get(automerge::ROOT, "late2").unwrap().is_some());
+}
+
+#[test]
+fn a_peer_that_never_answers_gets_waiting_changes_after_the_timeout() {
+    use automerge::transaction::Transactable;
+    let now = UnixTimestamp::now();
+    let mut doc = document();
+    let mut remote = Automerge::new();
+    let mut remote_state = sync::State::new();
+    let mut conn = connection();
+    conn.set_share_config(ShareConfig::read_write());
+    settle(now, &mut conn, &mut doc, &mut remote, &mut remote_state);
+    for i in 0..=usize::from(MAX_UNANSWERED) {
+        let mut tx = doc.transaction();
+        tx.put(automerge::ROOT, format!("note{i}"), "x").unwrap();
+        tx.commit();
+        let sent = conn.generate_sync_messages(now, &doc).len();
+        assert_eq!(sent, usize::from(i < usize::from(MAX_UNANSWERED)));
+    }
+    let just_before = now + (REPLY_TIMEOUT - Duration::from_millis(1));
+    assert!(conn.generate_sync_messages(just_before, &doc).is_empty());
+    let messages = conn.generate_sync_messages(now + REPLY_TIMEOUT, &doc);
+    assert_eq!(messages.len(), 1);
+    assert_eq!(messages[0].0.heads, doc.get_heads());
+    assert!(!messages[0].0.changes.is_empty());
+}
