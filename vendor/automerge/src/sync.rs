@@ -214,7 +214,7 @@ impl SyncDoc for Automerge {
         } else if let Some((their_have, their_need)) = sync_state.their() {
             if sync_state.send_doc() {
                 let hashes = self.change_graph.get_hashes(&[]);
-                MessageBuilder::new_v2(self.save(), hashes)
+                MessageBuilder::new_v2(self.save_for_sync(), hashes)
             } else {
                 let all_hashes = self
                     .get_hashes_to_send(their_have, their_need)
@@ -227,7 +227,7 @@ impl SyncDoc for Automerge {
                 if hashes.len() > self.change_graph.len() / 3 && sync_state.supports_v2_messages() {
                     // sending more than a 1/3 of the document?  send everything
                     let all_hashes = self.change_graph.get_hashes(&[]);
-                    MessageBuilder::new_v2(self.save(), all_hashes)
+                    MessageBuilder::new_v2(self.save_for_sync(), all_hashes)
                 } else {
                     let changes = self.changes_to_send(&hashes).ok()?;
                     MessageBuilder::new(changes, sync_state)
@@ -320,6 +320,14 @@ impl Automerge {
         // which respects their dependencies.
         changes.sort_by_key(|change| self.change_graph.hash_to_index(&change.hash()));
         Ok(changes)
+    }
+
+    /// The whole document, for a peer that lacks most of it. Reuses the
+    /// last save at the same heads (see `change_cache`): compressing the
+    /// document is most of what a first sync costs, and phones that fetch
+    /// the same library one after another would pay it each time.
+    fn save_for_sync(&self) -> Vec<u8> {
+        self.sent_changes.saved(&self.get_heads(), || self.save())
     }
 
     fn make_bloom_filter(&self, last_sync: Vec<ChangeHash>) -> Have {

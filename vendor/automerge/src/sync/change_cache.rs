@@ -11,6 +11,11 @@
 //! The cache is bounded by bytes and evicts the oldest entries first: what
 //! is relayed again is what was just written. A clone of the document
 //! starts with an empty cache.
+//!
+//! It also keeps the document's last save for sync, with the heads it was
+//! taken at: a peer that lacks a third of the document or more gets the
+//! whole document, compressed, and compressing it was most of the CPU a
+//! server spent on phones fetching the same library one after another.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -34,9 +39,13 @@ struct Inner {
     // Insertion order, for eviction.
     order: VecDeque<ChangeHash>,
     bytes: usize,
+    // The last whole-document save for a sync message, and its heads.
+    saved: Option<(Vec<ChangeHash>, Vec<u8>)>,
     // How many changes `collect` has built, for tests.
     #[cfg(test)]
     built: usize,
+    #[cfg(test)]
+    saves: usize,
 }
 
 impl ChangeCache {
@@ -76,6 +85,32 @@ impl ChangeCache {
             }
         }
         Ok(found)
+    }
+}
+
+impl ChangeCache {
+    /// The document saved at `heads`: the kept save if it was taken at
+    /// these heads, else `save()`, kept if it fits the budget.
+    pub(crate) fn saved<F>(&self, heads: &[ChangeHash], save: F) -> Vec<u8>
+    where
+        F: FnOnce() -> Vec<u8>,
+    {
+        let mut inner = match self.inner.lock() {
+            Ok(inner) => inner,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        if let Some((at, bytes)) = &inner.saved {
+            if at == heads {
+                return bytes.clone();
+            }
+        }
+        let bytes = save();
+        #[cfg(test)]
+        {
+            inner.saves += 1;
+        }
+        inner.saved = (bytes.len() <= MAX_BYTES).then(|| (heads.to_vec(), bytes.clone()));
+        bytes
     }
 }
 
@@ -199,6 +234,37 @@ mod tests {
             1,
             "the relayed change was rebuilt"
         );
+    }
+
+    #[test]
+    fn phones_fetching_the_same_document_share_one_save_until_it_changes() {
+        let mut server = AutoCommit::new();
+        for i in 0..20 {
+            server
+                .put(ROOT, format!("note{i}"), format!("text {i}"))
+                .unwrap();
+            server.commit();
+        }
+        let saves = |doc: &mut AutoCommit| doc.document().sent_changes.inner.lock().unwrap().saves;
+        let fetch = |server: &mut AutoCommit| {
+            let mut phone = AutoCommit::new();
+            let (mut at_server, mut at_phone) = (State::new(), State::new());
+            sync(server, &mut phone, &mut at_server, &mut at_phone);
+            assert_eq!(phone.get_heads(), server.get_heads());
+            assert_eq!(phone.save(), server.save());
+        };
+        fetch(&mut server);
+        assert_eq!(saves(&mut server), 1);
+        for _ in 0..5 {
+            fetch(&mut server);
+        }
+        assert_eq!(saves(&mut server), 1, "the document was saved again");
+
+        // A change makes the kept save stale: the next phone gets it too.
+        server.put(ROOT, "late", "note").unwrap();
+        server.commit();
+        fetch(&mut server);
+        assert_eq!(saves(&mut server), 2);
     }
 
     #[test]
