@@ -224,8 +224,6 @@ impl Store {
         self.inner.io.scan()
     }
 
-    /// [`Store::scan`] on its own thread; samod may load documents meanwhile
-    /// (both sides tolerate the other moving a damaged file first).
     /// Every stored chunk of one document (keyed as samod writes them),
     /// for readers that must not load the document into samod.
     pub async fn document_chunks(&self, doc: &str) -> HashMap<StorageKey, Vec<u8>> {
@@ -235,6 +233,8 @@ impl Store {
         }
     }
 
+    /// [`Store::scan`] on its own thread; samod may load documents meanwhile
+    /// (both sides tolerate the other moving a damaged file first).
     pub fn scan_in_background(&self) -> Option<std::thread::JoinHandle<ScanSummary>> {
         let io = self.inner.io.clone();
         std::thread::Builder::new()

@@ -57,15 +57,15 @@ impl Policy {
         self
     }
 
-    /// Whether clients may see `doc` at all: the catalog's documents (and,
-    /// in benchmark mode, any). Other ids never reach samod (`unknown`).
-    /// Asked for every incoming message, so only the catalog is read: not
-    /// the size-limit set, whose keys would cost an id encoding each time.
     /// Notes documents at their size limit, made read-only (`quota`).
     pub fn full_notes(&self) -> usize {
         self.full.borrow().len()
     }
 
+    /// Whether clients may see `doc` at all: the catalog's documents (and,
+    /// in benchmark mode, any). Other ids never reach samod (`unknown`).
+    /// Asked for every incoming message, so only the catalog is read: not
+    /// the size-limit set, whose keys would cost an id encoding each time.
     pub fn serves(&self, doc: &DocumentId) -> bool {
         self.open
             || self

@@ -138,7 +138,6 @@ fn gunzip(bytes: &[u8]) -> std::io::Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Whether an `Accept-Encoding` value allows `coding` (with q > 0).
 /// The request's Accept-Encoding, or "" when absent or not text.
 pub fn accept_encoding(headers: &HeaderMap) -> &str {
     headers
@@ -147,6 +146,7 @@ pub fn accept_encoding(headers: &HeaderMap) -> &str {
         .unwrap_or("")
 }
 
+/// Whether an `Accept-Encoding` value allows `coding` (with q > 0).
 pub fn accepts_encoding(header: &str, coding: &str) -> bool {
     header.split(',').any(|part| {
         let mut it = part.split(';');

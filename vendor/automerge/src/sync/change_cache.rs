@@ -18,7 +18,7 @@
 //! server spent on phones fetching the same library one after another.
 
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard};
 
 use crate::{AutomergeError, Change, ChangeHash};
 
@@ -49,6 +49,15 @@ struct Inner {
 }
 
 impl ChangeCache {
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        match self.inner.lock() {
+            Ok(inner) => inner,
+            // A panic while holding the lock can only have left a partial
+            // eviction behind; the entries themselves are immutable.
+            Err(poisoned) => poisoned.into_inner(),
+        }
+    }
+
     /// The changes named by `hashes`: from the cache where present, the rest
     /// built by `collect` in a single call (one walk of the op set).
     pub(crate) fn get_or_collect<F>(
@@ -59,12 +68,7 @@ impl ChangeCache {
     where
         F: FnOnce(Vec<ChangeHash>) -> Result<Vec<Change>, AutomergeError>,
     {
-        let mut inner = match self.inner.lock() {
-            Ok(inner) => inner,
-            // A panic while holding the lock can only have left a partial
-            // eviction behind; the entries themselves are immutable.
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut inner = self.lock();
         let mut found = Vec::with_capacity(hashes.len());
         let mut missing = Vec::new();
         for hash in hashes {
@@ -86,19 +90,14 @@ impl ChangeCache {
         }
         Ok(found)
     }
-}
 
-impl ChangeCache {
     /// The document saved at `heads`: the kept save if it was taken at
     /// these heads, else `save()`, kept if it fits the budget.
     pub(crate) fn saved<F>(&self, heads: &[ChangeHash], save: F) -> Vec<u8>
     where
         F: FnOnce() -> Vec<u8>,
     {
-        let mut inner = match self.inner.lock() {
-            Ok(inner) => inner,
-            Err(poisoned) => poisoned.into_inner(),
-        };
+        let mut inner = self.lock();
         if let Some((at, bytes)) = &inner.saved {
             if at == heads {
                 return bytes.clone();

@@ -34,21 +34,24 @@ pub(crate) struct PeerDocConnection {
     // asks every peer after every input: with 200 readers of a discussion,
     // each reader's acknowledgement of a note made all 200 walk again.
     quiet_at: Option<Vec<automerge::ChangeHash>>,
-    // When we sent this peer changes it has not answered yet (about this
-    // document). Until it answers, newer changes wait and go together in
-    // the next message: one message carrying changes in flight per peer and
-    // document (vendor/README.md §10). A peer that applies changes always
-    // answers (its heads moved); any message from it, or a reset of the
-    // exchange, clears this. A peer that already had the changes (from
-    // elsewhere) may not answer: after `REPLY_TIMEOUT` the next step sends
-    // regardless.
-    awaiting_reply: Option<UnixTimestamp>,
-    // Messages carrying changes sent since the peer last answered.
-    unanswered: u8,
+    // Messages carrying changes this peer has not answered yet (about this
+    // document). At `MAX_UNANSWERED`, newer changes wait for its answer and
+    // go together in the next message (vendor/README.md §10). A peer that
+    // applies changes always answers (its heads moved); any message from
+    // it, or a reset of the exchange, clears this. A peer that already had
+    // the changes (from elsewhere) may not answer: after `REPLY_TIMEOUT` the
+    // next step sends regardless.
+    unanswered: Option<Unanswered>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Unanswered {
+    messages: u8,
+    since: UnixTimestamp,
 }
 
 /// How long changes for a peer wait for its answer to the previous ones
-/// before they are sent anyway (see `awaiting_reply`).
+/// before they are sent anyway (see `unanswered`).
 const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Messages carrying changes a peer may have unanswered before newer
@@ -75,15 +78,13 @@ impl PeerDocConnection {
             last_share_config: None,
             pending_sync_messages: Vec::new(),
             quiet_at: None,
-            awaiting_reply: None,
-            unanswered: 0,
+            unanswered: None,
         }
     }
 
     pub(super) fn reset_sync_state(&mut self) {
         self.quiet_at = None;
-        self.awaiting_reply = None;
-        self.unanswered = 0;
+        self.unanswered = None;
         self.sync_state = if self.can_write() {
             sync::State::new()
         } else {
@@ -93,8 +94,7 @@ impl PeerDocConnection {
 
     pub(super) fn prepare_request(&mut self) {
         self.quiet_at = None;
-        self.awaiting_reply = None;
-        self.unanswered = 0;
+        self.unanswered = None;
         // Initial requests already have a fresh state. Automerge has no explicit
         // API to restart synchronization, so for retries we force a read-only to
         // read-write transition. This resets local bookkeeping and tells the
@@ -124,8 +124,7 @@ impl PeerDocConnection {
         msg: sync::Message,
     ) -> Result<Duration, AutomergeError> {
         self.quiet_at = None;
-        self.awaiting_reply = None;
-        self.unanswered = 0;
+        self.unanswered = None;
         let start = Instant::now();
         let advertised = self.sync_state.last_sent_heads.clone();
         doc.receive_sync_message(&mut self.sync_state, msg)?;
@@ -161,15 +160,14 @@ impl PeerDocConnection {
         now: UnixTimestamp,
         doc: &Automerge,
     ) -> Vec<(sync::Message, Duration)> {
-        if let Some(sent) = self.awaiting_reply
-            && self.unanswered >= MAX_UNANSWERED
+        if let Some(Unanswered { messages, since }) = self.unanswered
+            && messages >= MAX_UNANSWERED
         {
-            let waited = now.as_millis().saturating_sub(sent.as_millis());
+            let waited = now.as_millis().saturating_sub(since.as_millis());
             if waited < REPLY_TIMEOUT.as_millis() {
                 return Vec::new();
             }
-            self.awaiting_reply = None;
-            self.unanswered = 0;
+            self.unanswered = None;
         }
         let heads = doc.get_heads();
         if self.quiet_at.as_ref() == Some(&heads) {
@@ -191,8 +189,11 @@ impl PeerDocConnection {
                 self.sync_state.last_sent_heads.clone_from(&msg.heads);
             }
             if !msg.changes.is_empty() {
-                self.awaiting_reply.get_or_insert(now);
-                self.unanswered = self.unanswered.saturating_add(1);
+                let unanswered = self.unanswered.get_or_insert(Unanswered {
+                    messages: 0,
+                    since: now,
+                });
+                unanswered.messages = unanswered.messages.saturating_add(1);
             }
             self.state.last_sent = Some(now);
             self.state.last_sent_heads = Some(msg.heads.clone());
@@ -278,8 +279,7 @@ impl PeerDocConnection {
 
     pub(super) fn set_share_config(&mut self, config: ShareConfig) -> Option<ShareConfig> {
         self.quiet_at = None;
-        self.awaiting_reply = None;
-        self.unanswered = 0;
+        self.unanswered = None;
         let previous = self.last_share_config.replace(config);
         self.share_policy = SharePolicyState::Ready(config);
         if self.state.last_sent.is_none() && self.state.last_received.is_none() {
