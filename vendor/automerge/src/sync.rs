@@ -86,6 +86,8 @@ mod state;
 use message_builder::MessageBuilder;
 
 #[cfg(test)]
+mod their_changes_first_tests;
+#[cfg(test)]
 mod v1_compat_test;
 
 pub use bloom::{BloomFilter, DecodeError as DecodeBloomError};
@@ -207,7 +209,33 @@ impl SyncDoc for Automerge {
             }
         }
 
-        let message_builder = if sync_state.is_peer_read_only() {
+        // Theirs first (opt-in, `State::their_changes_first`; Glosa,
+        // vendor/README.md §11): a peer whose heads we lack has changes for us. For one round we send our heads, `have`
+        // and `need` but hold our changes back, so its reply brings its own
+        // changes, cheap to build, instead of coming after it has applied
+        // everything we sent. A phone back online gets its offline notes to
+        // the server a round trip sooner, before its download starts; in a
+        // merge storm every phone's upload goes ahead of the others'
+        // downloads. The round ends when the peer answers: if its heads are
+        // still unknown then (we do not apply its changes, or it waits too),
+        // ours go anyway, so nothing waits longer than one round trip.
+        let wait_for_theirs = sync_state.their_changes_first
+            && !our_need.is_empty()
+            && sync_state.their_need.as_ref().is_some_and(|n| n.is_empty())
+            && !sync_state.is_peer_read_only()
+            && (sync_state.waited_for_heads != sync_state.their_heads || sync_state.in_flight);
+        if wait_for_theirs {
+            if sync_state.in_flight && sync_state.have_responded {
+                // Our waiting message is on its way; its answer will prompt
+                // the next one.
+                return None;
+            }
+            sync_state
+                .waited_for_heads
+                .clone_from(&sync_state.their_heads);
+        }
+
+        let message_builder = if sync_state.is_peer_read_only() || wait_for_theirs {
             // The remote peer is read-only and will ignore incoming changes.
             // Skip computing and sending changes to save bandwidth.
             MessageBuilder::new(vec![], sync_state)

@@ -75,6 +75,17 @@ pub struct State {
     /// clear its `sent_hashes`. Set by [`Self::set_read_only()`] when switching
     /// from read-only to read-write.
     pub needs_reset: bool,
+
+    /// If true, while the peer advertises heads we lack we hold our changes
+    /// back for one round so that its changes come first (see
+    /// `generate_sync_message`). Off by default; a server that values its
+    /// clients' uploads over their downloads turns it on. Kept across
+    /// [`Self::set_read_only()`]'s reset.
+    pub their_changes_first: bool,
+
+    /// The peer's heads when we last held our changes back for
+    /// [`Self::their_changes_first`]; this session only, like `sent_hashes`.
+    pub waited_for_heads: Option<Vec<ChangeHash>>,
 }
 
 /// A summary of the changes that the sender of the message already has.
@@ -103,6 +114,13 @@ impl State {
             read_only: true,
             ..Default::default()
         }
+    }
+
+    /// Hold our changes back for one round while the peer has changes we
+    /// lack; see [`Self::their_changes_first`].
+    pub fn with_their_changes_first(mut self) -> Self {
+        self.their_changes_first = true;
+        self
     }
 
     pub fn encode(&self) -> Vec<u8> {
@@ -145,6 +163,8 @@ impl State {
                 read_only: false,
                 peer_read_only: false,
                 needs_reset: false,
+                their_changes_first: false,
+                waited_for_heads: None,
             },
         ))
     }
@@ -168,6 +188,7 @@ impl State {
             let their_capabilities = self.their_capabilities.take();
             *self = Self {
                 their_capabilities,
+                their_changes_first: self.their_changes_first,
                 read_only: false,
                 needs_reset: true,
                 ..Default::default()

@@ -70,7 +70,7 @@ impl PeerDocConnection {
         Self {
             connection_id,
             peer_id,
-            sync_state: sync::State::new_read_only(),
+            sync_state: sync::State::new_read_only().with_their_changes_first(),
             has_requested: false,
             state: PeerDocState::empty(),
             dirty: false,
@@ -85,11 +85,14 @@ impl PeerDocConnection {
     pub(super) fn reset_sync_state(&mut self) {
         self.quiet_at = None;
         self.unanswered = None;
+        // A peer's own changes come first (vendor/README.md §11): a phone
+        // back online gets its offline notes to us before it downloads.
         self.sync_state = if self.can_write() {
             sync::State::new()
         } else {
             sync::State::new_read_only()
-        };
+        }
+        .with_their_changes_first();
     }
 
     pub(super) fn prepare_request(&mut self) {
