@@ -161,17 +161,26 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
 const STOP_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// A document no phone has open for this long is unloaded from memory; the
-/// next phone that asks gets it back from disk.
-const IDLE_UNLOAD: Duration = Duration::from_secs(60);
+/// next phone that asks gets it back from disk, a read and a parse of a few
+/// milliseconds. Twenty seconds cover a phone that drops and reconnects; a
+/// longer wait only holds memory a small machine may need.
+const IDLE_UNLOAD: Duration = Duration::from_secs(20);
+
+/// How often idle documents are looked for and freed memory is handed back.
+/// Both are cheap (a walk of the loaded documents, one `malloc_trim`), and a
+/// short period returns a burst's memory soon after the burst, not a minute
+/// later.
+const UNLOAD_TICK: Duration = Duration::from_secs(5);
 
 /// samod keeps every document it ever touched in memory; this task unloads
 /// the idle ones (vendor/README.md §2) and returns the memory to the system.
 async fn unload_idle(repo: Repo) {
-    let mut tick = tokio::time::interval(IDLE_UNLOAD / 2);
+    let mut tick = tokio::time::interval(UNLOAD_TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     loop {
         tick.tick().await;
-        // Documents unloaded on the previous tick have finished by now.
+        // Documents unloaded on the previous tick have finished by now, and
+        // connections closed since then have dropped their buffers.
         memory::release();
         if repo.unload_idle(IDLE_UNLOAD).is_err() {
             return;

@@ -1,6 +1,6 @@
 // Bounded memory (issue 6), a benchmark (run by scripts/bench-unload and
 // scripts/bench on the release build; not in CI, it waits for the idle
-// unloader, a minute or two). One phone reads 1,000 distinct documents (the
+// unloader, about a minute). One phone reads 1,000 distinct documents (the
 // library, 500 articles and their notes) and leaves; the server unloads
 // them and its memory falls back to within 2x of idle. Exits 1 if not.
 //
