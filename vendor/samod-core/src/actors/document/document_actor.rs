@@ -659,9 +659,14 @@ impl DocumentActor {
             out.pending_sync_messages += loading.pending_msg_count();
             return;
         }
+        // Once per step, not once per peer: with 200 readers on a document
+        // every answer from one of them steps the actor (vendor/README.md §12).
+        let heads = self.doc.get_heads();
         for (conn_id, peer_conn) in &mut self.peer_connections {
             let generated = match &mut self.phase {
-                Phase::Ready(ready) => ready.generate_sync_messages(now, &mut self.doc, peer_conn),
+                Phase::Ready(ready) => {
+                    ready.generate_sync_messages(now, &mut self.doc, &heads, peer_conn)
+                }
                 Phase::Requesting(request) => request.generate_messages(now, &self.doc, peer_conn),
                 Phase::Loading(_) => unreachable!(),
             };

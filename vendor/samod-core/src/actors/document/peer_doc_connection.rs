@@ -163,6 +163,18 @@ impl PeerDocConnection {
         now: UnixTimestamp,
         doc: &Automerge,
     ) -> Vec<(sync::Message, Duration)> {
+        self.generate_sync_messages_at(now, doc, &doc.get_heads())
+    }
+
+    /// [`Self::generate_sync_messages`] with the document's current heads,
+    /// which a caller walking every peer computes once rather than per peer
+    /// (vendor/README.md §12).
+    pub(super) fn generate_sync_messages_at(
+        &mut self,
+        now: UnixTimestamp,
+        doc: &Automerge,
+        heads: &[automerge::ChangeHash],
+    ) -> Vec<(sync::Message, Duration)> {
         if let Some(Unanswered { messages, since }) = self.unanswered
             && messages >= MAX_UNANSWERED
         {
@@ -172,8 +184,7 @@ impl PeerDocConnection {
             }
             self.unanswered = None;
         }
-        let heads = doc.get_heads();
-        if self.quiet_at.as_ref() == Some(&heads) {
+        if self.quiet_at.as_deref() == Some(heads) {
             return Vec::new();
         }
         let mut messages = Vec::new();
@@ -207,7 +218,7 @@ impl PeerDocConnection {
                 break;
             }
         }
-        self.quiet_at = messages.is_empty().then_some(heads);
+        self.quiet_at = messages.is_empty().then(|| heads.to_vec());
         messages
     }
 
