@@ -210,15 +210,15 @@ impl SyncDoc for Automerge {
         }
 
         // Theirs first (opt-in, `State::their_changes_first`; Glosa,
-        // vendor/README.md §11): a peer whose heads we lack has changes for us. For one round we send our heads, `have`
-        // and `need` but hold our changes back, so its reply brings its own
-        // changes, cheap to build, instead of coming after it has applied
-        // everything we sent. A phone back online gets its offline notes to
-        // the server a round trip sooner, before its download starts; in a
-        // merge storm every phone's upload goes ahead of the others'
-        // downloads. The round ends when the peer answers: if its heads are
-        // still unknown then (we do not apply its changes, or it waits too),
-        // ours go anyway, so nothing waits longer than one round trip.
+        // vendor/README.md §11): a peer whose heads we lack has changes for
+        // us. For one round we send our heads, `have` and `need` but hold our
+        // changes back, so its reply brings its own changes, cheap to build,
+        // instead of coming after it has applied everything we sent. A phone
+        // back online gets its offline notes, the only copy, to the server
+        // before its download starts. The round ends when the peer answers:
+        // if its heads are still unknown then (we do not apply its changes,
+        // or it waits too), ours go anyway, so nothing waits longer than one
+        // round trip.
         let wait_for_theirs = sync_state.their_changes_first
             && !our_need.is_empty()
             && sync_state.their_need.as_ref().is_some_and(|n| n.is_empty())
