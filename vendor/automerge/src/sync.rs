@@ -186,17 +186,6 @@ impl SyncDoc for Automerge {
             self.missing_deps_from(sync_state.their_heads.iter().flatten().copied())
         };
 
-        let their_heads_set = if let Some(ref heads) = sync_state.their_heads {
-            heads.iter().collect::<HashSet<_>>()
-        } else {
-            HashSet::new()
-        };
-        let our_have = if our_need.iter().all(|hash| their_heads_set.contains(hash)) {
-            vec![self.make_bloom_filter(sync_state.shared_heads.clone())]
-        } else {
-            Vec::new()
-        };
-
         if let Some(ref their_have) = sync_state.their_have {
             if let Some(first_have) = their_have.first().as_ref() {
                 if !first_have
@@ -234,6 +223,18 @@ impl SyncDoc for Automerge {
                 .waited_for_heads
                 .clone_from(&sync_state.their_heads);
         }
+
+        // After the wait above: a message we do not send needs no Bloom filter.
+        let their_heads_set = if let Some(ref heads) = sync_state.their_heads {
+            heads.iter().collect::<HashSet<_>>()
+        } else {
+            HashSet::new()
+        };
+        let our_have = if our_need.iter().all(|hash| their_heads_set.contains(hash)) {
+            vec![self.make_bloom_filter(sync_state.shared_heads.clone())]
+        } else {
+            Vec::new()
+        };
 
         let message_builder = if sync_state.is_peer_read_only() || wait_for_theirs {
             // The remote peer is read-only and will ignore incoming changes.
@@ -1402,7 +1403,7 @@ mod tests {
         }
     }
 
-    fn sync(
+    pub(super) fn sync(
         a: &mut crate::AutoCommit,
         b: &mut crate::AutoCommit,
         a_sync_state: &mut State,

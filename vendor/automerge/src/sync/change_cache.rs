@@ -152,30 +152,13 @@ impl std::fmt::Debug for ChangeCache {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sync::tests::sync;
     use crate::sync::{Message, State, SyncDoc};
     use crate::transaction::Transactable;
     use crate::{AutoCommit, ReadDoc, ROOT};
 
     fn built(doc: &mut AutoCommit) -> usize {
         doc.document().sent_changes.inner.lock().unwrap().built
-    }
-
-    /// Run the sync protocol between `a` and `b` until both are quiet.
-    fn sync(a: &mut AutoCommit, b: &mut AutoCommit, sa: &mut State, sb: &mut State) {
-        for _ in 0..10 {
-            let a_to_b = a.sync().generate_sync_message(sa);
-            let b_to_a = b.sync().generate_sync_message(sb);
-            if a_to_b.is_none() && b_to_a.is_none() {
-                return;
-            }
-            if let Some(msg) = a_to_b {
-                b.sync().receive_sync_message(sb, msg).unwrap();
-            }
-            if let Some(msg) = b_to_a {
-                a.sync().receive_sync_message(sa, msg).unwrap();
-            }
-        }
-        panic!("no convergence in 10 rounds");
     }
 
     #[test]

@@ -115,19 +115,7 @@ fn two_peers_that_both_wait_still_converge() {
     let (mut a, mut b) = diverged();
     let mut sa = State::new().with_their_changes_first();
     let mut sb = State::new().with_their_changes_first();
-    for _ in 0..10 {
-        let a_to_b = a.sync().generate_sync_message(&mut sa);
-        let b_to_a = b.sync().generate_sync_message(&mut sb);
-        if a_to_b.is_none() && b_to_a.is_none() {
-            break;
-        }
-        if let Some(m) = a_to_b {
-            b.sync().receive_sync_message(&mut sb, m).unwrap();
-        }
-        if let Some(m) = b_to_a {
-            a.sync().receive_sync_message(&mut sa, m).unwrap();
-        }
-    }
+    super::tests::sync(&mut a, &mut b, &mut sa, &mut sb);
     assert_eq!(a.get_heads(), b.get_heads());
     assert_eq!(a.get_heads().len(), 2);
 }

@@ -82,9 +82,15 @@ impl PeerDocConnection {
         }
     }
 
-    pub(super) fn reset_sync_state(&mut self) {
+    /// Forget that the peer was quiet (§8) or behind on answers (§10): the
+    /// next step generates for it whatever the document's heads.
+    fn ask_again(&mut self) {
         self.quiet_at = None;
         self.unanswered = None;
+    }
+
+    pub(super) fn reset_sync_state(&mut self) {
+        self.ask_again();
         // A peer's own changes come first (vendor/README.md §11): a phone
         // back online gets its offline notes to us before it downloads.
         self.sync_state = if self.can_write() {
@@ -96,8 +102,7 @@ impl PeerDocConnection {
     }
 
     pub(super) fn prepare_request(&mut self) {
-        self.quiet_at = None;
-        self.unanswered = None;
+        self.ask_again();
         // Initial requests already have a fresh state. Automerge has no explicit
         // API to restart synchronization, so for retries we force a read-only to
         // read-write transition. This resets local bookkeeping and tells the
@@ -126,8 +131,7 @@ impl PeerDocConnection {
         doc: &mut Automerge,
         msg: sync::Message,
     ) -> Result<Duration, AutomergeError> {
-        self.quiet_at = None;
-        self.unanswered = None;
+        self.ask_again();
         let start = Instant::now();
         let advertised = self.sync_state.last_sent_heads.clone();
         doc.receive_sync_message(&mut self.sync_state, msg)?;
@@ -292,8 +296,7 @@ impl PeerDocConnection {
     }
 
     pub(super) fn set_share_config(&mut self, config: ShareConfig) -> Option<ShareConfig> {
-        self.quiet_at = None;
-        self.unanswered = None;
+        self.ask_again();
         let previous = self.last_share_config.replace(config);
         self.share_policy = SharePolicyState::Ready(config);
         if self.state.last_sent.is_none() && self.state.last_received.is_none() {
