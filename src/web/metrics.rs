@@ -56,7 +56,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     );
     out.gauge(
         "glosa_documents_loaded",
-        "Documents in memory now (idle ones are unloaded after 20 s).",
+        "Documents in memory now (idle ones are unloaded after 2 s).",
         state.repo.loaded_documents() as u64,
     );
     let catalog = state.catalog();

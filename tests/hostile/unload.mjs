@@ -1,6 +1,6 @@
 // Bounded memory (issue 6), a benchmark (run by scripts/bench-unload and
-// scripts/bench on the release build; not in CI, it waits for the idle
-// unloader, about a minute). One phone reads 1,000 distinct documents (the
+// scripts/bench on the release build; not in CI: it measures resident
+// memory, which a shared CI machine makes noisy). One phone reads 1,000 distinct documents (the
 // library, 500 articles and their notes) and leaves; the server unloads
 // them and its memory falls back to within 2x of idle. Exits 1 if not.
 //
@@ -43,8 +43,19 @@ try {
 
   await waitFor(async () => (await loaded()) <= 1, { timeout: 300_000, interval: 1000, what: "every document but the library to be unloaded" });
   log(`every document unloaded; RSS ${fmt(server.rssMB())}`);
-  // Freed memory goes back to the system on the unloader's next tick.
-  await waitFor(() => server.rssMB() <= LIMIT * idle, { timeout: 120_000, interval: 1000, what: `RSS within ${LIMIT}x idle` }).catch(() => {});
+  // Freed memory goes back to the system on the unloader's ticks (every
+  // second), actors dropped after one tick's trim on the next: wait until
+  // two readings a second apart agree, so the figure is the settled one.
+  let previous = Infinity;
+  await waitFor(
+    () => {
+      const now = server.rssMB();
+      const settled = Math.abs(previous - now) < 0.5;
+      previous = now;
+      return settled && now <= LIMIT * idle;
+    },
+    { timeout: 120_000, interval: 1000, what: `RSS settled within ${LIMIT}x idle` },
+  ).catch(() => {});
   const after = server.rssMB();
   ok = after <= LIMIT * idle;
   log(`after every client left: ${fmt(after)} = ${(after / idle).toFixed(2)}x idle (target <= ${LIMIT}x): ${ok ? "met" : "NOT MET"}`);
