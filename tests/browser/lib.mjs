@@ -100,14 +100,69 @@ export async function phone(browser, options = {}) {
   return context;
 }
 
-/** Collects page errors and console errors, to print when a test fails. */
-export function watch(page) {
-  const events = [];
+/** Collects page errors and console errors (into `events`), to print when a test fails. */
+export function watch(page, events = []) {
   page.on("pageerror", (e) => events.push(`pageerror: ${e.message}`));
   page.on("console", (m) => {
     if (m.type() === "error" || m.type() === "warning") events.push(`console.${m.type()}: ${m.text()}`);
   });
   return events;
+}
+
+/**
+ * One browser test's world, set up and torn down the same way everywhere: a
+ * content folder (the fixtures unless `fixtures: false`; `prepare(dir)` adds
+ * to it), an empty data folder, the server and Chromium. `body(s)` gets:
+ *   - `s.server` (a test that restarts the server assigns the new one),
+ *     `s.content`, `s.data`, `s.browser`;
+ *   - `s.phone(options)`: a new phone context with a page, `{ ctx, page }`,
+ *     whose errors and warnings are collected (`s.watch(page)` for others);
+ *   - `s.onFailure(fn)`: more to print if the test fails (`fn` may be async);
+ *   - `s.defer(fn)`: more to close at the end (a Node repo, a second browser).
+ * If `body` throws, all of that and the tail of the server's log are printed
+ * and the error rethrown. Contexts, browser and server are closed and both
+ * folders removed either way.
+ */
+export async function scene({ fixtures = true, prepare } = {}, body) {
+  const content = await makeContent({ fixtures });
+  const data = await makeDataDir();
+  const events = [];
+  const contexts = [];
+  const failures = [];
+  const deferred = [];
+  const s = {
+    content,
+    data,
+    server: null,
+    browser: null,
+    watch: (page) => watch(page, events),
+    async phone(options) {
+      const ctx = await phone(s.browser, options);
+      contexts.push(ctx);
+      const page = await ctx.newPage();
+      s.watch(page);
+      return { ctx, page };
+    },
+    onFailure: (fn) => failures.push(fn),
+    defer: (fn) => deferred.push(fn),
+  };
+  try {
+    if (prepare) await prepare(content);
+    s.server = await startServer({ dataDir: data, contentDir: content });
+    s.browser = await launch();
+    await body(s);
+  } catch (e) {
+    for (const fn of failures) console.error(await Promise.resolve().then(fn).catch((x) => x.message));
+    console.error(events.join("\n"));
+    if (s.server) console.error(s.server.log().slice(-4000));
+    throw e;
+  } finally {
+    for (const fn of deferred.reverse()) await Promise.resolve().then(fn).catch(() => {});
+    for (const ctx of contexts) await ctx.close().catch(() => {});
+    await s.browser?.close();
+    await s.server?.kill();
+    await cleanup(content, data);
+  }
 }
 
 /** The sync status element's state ("starting", "syncing", "synced", "offline", "pending"). */

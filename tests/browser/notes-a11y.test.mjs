@@ -4,7 +4,7 @@
 // them, and focus comes back; tapping a highlight opens its note.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { axe, cleanup, launch, makeContent, makeDataDir, phone, startServer, watch } from "./lib.mjs";
+import { axe, scene } from "./lib.mjs";
 import { addNote, openArticle, openSheet, selectPassage, waitForNotes, waitForNotesReady, writeArticle } from "./notes-lib.mjs";
 
 const focused = (page) =>
@@ -14,15 +14,9 @@ const focused = (page) =>
   });
 
 test("notes editor and sheet: axe in light, dark and sepia; focus and Escape", { timeout: 900_000 }, async () => {
-  const content = await makeContent({ fixtures: false });
-  await writeArticle(content);
-  const data = await makeDataDir();
-  const server = await startServer({ dataDir: data, contentDir: content });
-  const browser = await launch();
-  const ctx = await phone(browser);
-  const page = await ctx.newPage();
-  const events = watch(page);
-  try {
+  await scene({ fixtures: false, prepare: writeArticle }, async (s) => {
+    const { server } = s;
+    const { page } = await s.phone();
     await openArticle(page, server);
     // The first note asks for the name: focus starts there.
     await selectPassage(page, "the herons know it");
@@ -89,14 +83,5 @@ test("notes editor and sheet: axe in light, dark and sepia; focus and Escape", {
     await when.focus();
     assert.ok(await when.locator(".exact").isVisible(), "exact time shown on focus");
     assert.match(await when.getAttribute("title"), /\d{4}/);
-  } catch (e) {
-    console.error(events.join("\n"));
-    console.error(server.log().slice(-4000));
-    throw e;
-  } finally {
-    await ctx.close();
-    await browser.close();
-    await server.kill();
-    await cleanup(content, data);
-  }
+  });
 });

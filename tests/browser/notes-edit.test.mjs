@@ -5,7 +5,7 @@
 // it back everywhere.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cleanup, launch, makeContent, makeDataDir, phone, startServer, waitForServiceWorker, waitForSyncState, watch } from "./lib.mjs";
+import { scene, waitForServiceWorker, waitForSyncState } from "./lib.mjs";
 import { addNote, closeSheet, openArticle, openSheet, state, waitForNotes, waitForNotesReady, writeArticle } from "./notes-lib.mjs";
 
 async function edit(page, id, text) {
@@ -20,17 +20,11 @@ async function edit(page, id, text) {
 }
 
 test("concurrent offline edits of one note merge; delete is a tombstone that can be undone and restored", { timeout: 900_000 }, async () => {
-  const content = await makeContent({ fixtures: false });
-  await writeArticle(content);
-  const data = await makeDataDir();
-  const server = await startServer({ dataDir: data, contentDir: content });
-  const browser = await launch();
-  const a = await phone(browser);
-  const b = await phone(browser);
-  const pa = await a.newPage();
-  const pb = await b.newPage();
-  const events = [...watch(pa), ...watch(pb)];
-  try {
+  await scene({ fixtures: false, prepare: writeArticle }, async (s) => {
+    const { server } = s;
+    const { ctx: a, page: pa } = await s.phone();
+    const { ctx: b, page: pb } = await s.phone();
+    s.onFailure(async () => (await Promise.all([pa, pb].map((p) => state(p).catch((x) => x.message)))).join("\n"));
     await openArticle(pa, server);
     await openArticle(pb, server);
     const original = "The herons wait by the river.";
@@ -85,16 +79,5 @@ test("concurrent offline edits of one note merge; delete is a tombstone that can
     await pa.getByRole("button", { name: "Restore note" }).click();
     const back = await waitForNotes(pb, "the note restored on B", (l) => l.some((n) => n.id === id && n.text === merged && n.synced));
     assert.equal(back.length, 1);
-  } catch (e) {
-    for (const p of [pa, pb]) console.error(await state(p).catch((x) => x.message));
-    console.error(events.join("\n"));
-    console.error(server.log().slice(-4000));
-    throw e;
-  } finally {
-    await a.close();
-    await b.close();
-    await browser.close();
-    await server.kill();
-    await cleanup(content, data);
-  }
+  });
 });

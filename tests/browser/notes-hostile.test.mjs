@@ -5,25 +5,18 @@
 // and a passage can be selected with the mouse.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cleanup, launch, makeContent, makeDataDir, phone, startServer, watch, LONG } from "./lib.mjs";
+import { scene, LONG } from "./lib.mjs";
 import { addNote, openArticle, waitForNotes, writeArticle } from "./notes-lib.mjs";
 
 const HOSTILE = `<img src=x onerror="window.__pwned = 'img'; alert(1)">\n<script>window.__pwned = 'script'; alert(2)</script>\n<a href="javascript:alert(3)">click</a>`;
 
 test("hostile note text is shown as text and runs nothing; the 4,000-character limit", { timeout: 900_000 }, async () => {
-  const content = await makeContent({ fixtures: false });
-  await writeArticle(content);
-  const data = await makeDataDir();
-  const server = await startServer({ dataDir: data, contentDir: content });
-  const browser = await launch();
-  const a = await phone(browser);
-  const b = await phone(browser);
-  const pa = await a.newPage();
-  const pb = await b.newPage();
-  const events = [...watch(pa), ...watch(pb)];
-  const dialogs = [];
-  for (const p of [pa, pb]) p.on("dialog", (d) => (dialogs.push(d.message()), d.dismiss()));
-  try {
+  await scene({ fixtures: false, prepare: writeArticle }, async (s) => {
+    const { server } = s;
+    const { page: pa } = await s.phone();
+    const { page: pb } = await s.phone();
+    const dialogs = [];
+    for (const p of [pa, pb]) p.on("dialog", (d) => (dialogs.push(d.message()), d.dismiss()));
     await openArticle(pa, server);
     await openArticle(pb, server);
     const id = await addNote(pa, "the boats wait at the pier", HOSTILE, { name: '<b onmouseover="alert(4)">Mallory</b>' });
@@ -61,30 +54,18 @@ test("hostile note text is shown as text and runs nothing; the 4,000-character l
     await editor.waitFor({ state: "hidden" });
     const long = await waitForNotes(pa, "the long note", (l) => l.some((n) => n.text === "z".repeat(4000)));
     assert.equal(long.length, 2);
-  } catch (e) {
-    console.error(events.join("\n"));
-    console.error(server.log().slice(-4000));
-    throw e;
-  } finally {
-    await a.close();
-    await b.close();
-    await browser.close();
-    await server.kill();
-    await cleanup(content, data);
-  }
+  });
 });
 
 test("wide screens: notes in the margin at the inline end, mouse selection, RTL", { timeout: 900_000 }, async () => {
-  const content = await makeContent();
-  await writeArticle(content);
-  const data = await makeDataDir();
-  const server = await startServer({ dataDir: data, contentDir: content });
-  const browser = await launch();
-  const ctx = await browser.newContext({ viewport: { width: 1400, height: 900 } });
-  ctx.setDefaultTimeout(LONG);
-  const page = await ctx.newPage();
-  const events = watch(page);
-  try {
+  await scene({ prepare: writeArticle }, async (s) => {
+    const { server } = s;
+    // A desktop, not the phone preset.
+    const ctx = await s.browser.newContext({ viewport: { width: 1400, height: 900 } });
+    s.defer(() => ctx.close());
+    ctx.setDefaultTimeout(LONG);
+    const page = await ctx.newPage();
+    s.watch(page);
     await openArticle(page, server);
     // A real mouse drag over "the fog sits low".
     const box = await page.evaluate(() => {
@@ -132,14 +113,5 @@ test("wide screens: notes in the margin at the inline end, mouse selection, RTL"
     const m2 = await page.locator(".notes-margin").boundingBox();
     const b2 = await page.locator(".body").boundingBox();
     assert.ok(m2.x + m2.width <= b2.x, `RTL margin (${m2.x + m2.width}) left of the text (${b2.x})`);
-  } catch (e) {
-    console.error(events.join("\n"));
-    console.error(server.log().slice(-4000));
-    throw e;
-  } finally {
-    await ctx.close();
-    await browser.close();
-    await server.kill();
-    await cleanup(content, data);
-  }
+  });
 });

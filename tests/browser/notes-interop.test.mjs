@@ -7,7 +7,7 @@ import assert from "node:assert/strict";
 import { Repo } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
 import * as A from "@automerge/automerge";
-import { cleanup, launch, makeContent, makeDataDir, phone, startServer, watch, LONG } from "./lib.mjs";
+import { scene, LONG } from "./lib.mjs";
 import { SLUG, addNote, highlighted, openArticle, reply, waitForNotes, writeArticle } from "./notes-lib.mjs";
 
 /** Resolves when `pred(doc)` holds for the handle's doc (checked on every change). */
@@ -36,20 +36,15 @@ function waitForDoc(handle, what, pred, timeout = LONG) {
 }
 
 test("a Node client's note shows in the browser, and the browser's reply and note read back in Node", { timeout: 900_000 }, async () => {
-  const content = await makeContent({ fixtures: false });
-  await writeArticle(content);
-  const data = await makeDataDir();
-  const server = await startServer({ dataDir: data, contentDir: content });
-  const lib = await (await fetch(`${server.url}/api/library`)).json();
-  const entry = lib.articles.find((e) => e.slug === SLUG);
-  assert.ok(entry?.notes, "the library lists the article's notes document");
+  await scene({ fixtures: false, prepare: writeArticle }, async (s) => {
+    const { server } = s;
+    const lib = await (await fetch(`${server.url}/api/library`)).json();
+    const entry = lib.articles.find((e) => e.slug === SLUG);
+    assert.ok(entry?.notes, "the library lists the article's notes document");
 
-  const repo = new Repo({ network: [new WebSocketClientAdapter(`ws://127.0.0.1:${server.port}/sync`, 5_000)] });
-  const browser = await launch();
-  const ctx = await phone(browser);
-  const page = await ctx.newPage();
-  const events = watch(page);
-  try {
+    const repo = new Repo({ network: [new WebSocketClientAdapter(`ws://127.0.0.1:${server.port}/sync`, 5_000)] });
+    s.defer(() => repo.shutdown());
+    const { page } = await s.phone();
     const article = await repo.find(entry.url, { signal: AbortSignal.timeout(LONG) });
     const notes = await repo.find(entry.notes, { signal: AbortSignal.timeout(LONG) });
     const body = String(article.doc().body);
@@ -119,15 +114,5 @@ test("a Node client's note shows in the browser, and the browser's reply and not
     // Text is an Automerge text (concurrent edits merge), ids and names are scalars.
     assert.equal(typeof n.text, "string");
     assert.ok(n.author instanceof A.ImmutableString);
-  } catch (e) {
-    console.error(events.join("\n"));
-    console.error(server.log().slice(-4000));
-    throw e;
-  } finally {
-    await ctx.close();
-    await browser.close();
-    await repo.shutdown();
-    await server.kill();
-    await cleanup(content, data);
-  }
+  });
 });

@@ -5,22 +5,16 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  cleanup, launch, makeContent, makeDataDir, phone, startServer, waitForServiceWorker, waitForSyncState, watch, LONG,
+  scene, waitForServiceWorker, waitForSyncState, LONG,
 } from "./lib.mjs";
 import { PARAGRAPHS, addNote, listed, openArticle, state, reply, waitForNotes, waitForNotesReady, writeArticle } from "./notes-lib.mjs";
 
 test("notes and replies written on two offline phones all reach both, same order", { timeout: 900_000 }, async () => {
-  const content = await makeContent({ fixtures: false });
-  await writeArticle(content);
-  const data = await makeDataDir();
-  const server = await startServer({ dataDir: data, contentDir: content });
-  const browser = await launch();
-  const a = await phone(browser);
-  const b = await phone(browser);
-  const pa = await a.newPage();
-  const pb = await b.newPage();
-  const events = [...watch(pa), ...watch(pb)];
-  try {
+  await scene({ fixtures: false, prepare: writeArticle }, async (s) => {
+    const { server } = s;
+    const { ctx: a, page: pa } = await s.phone();
+    const { ctx: b, page: pb } = await s.phone();
+    s.onFailure(async () => (await Promise.all([pa, pb].map((p) => state(p).catch((x) => x.message)))).join("\n"));
     for (const p of [pa, pb]) {
       await openArticle(p, server);
       await waitForServiceWorker(p);
@@ -86,24 +80,11 @@ test("notes and replies written on two offline phones all reach both, same order
     }
 
     // A third phone that never saw any of it.
-    const c = await phone(browser);
-    const pc = await c.newPage();
-    events.push(...watch(pc));
+    const { ctx: c, page: pc } = await s.phone();
     await openArticle(pc, server);
     const lc = await waitForNotes(pc, "both notes, synced, on a fresh phone", (l) => both(l) && l.every((n) => n.synced && n.replies.every((r) => r.synced)));
     assert.deepEqual(lc.map((n) => n.id), la.map((n) => n.id));
     assert.ok(PARAGRAPHS.length > 0);
     await c.close();
-  } catch (e) {
-    for (const p of [pa, pb]) console.error(await state(p).catch((x) => x.message));
-    console.error(events.join("\n"));
-    console.error(server.log().slice(-4000));
-    throw e;
-  } finally {
-    await a.close();
-    await b.close();
-    await browser.close();
-    await server.kill();
-    await cleanup(content, data);
-  }
+  });
 });

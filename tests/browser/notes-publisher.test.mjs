@@ -5,20 +5,15 @@
 // kept, with its quote, marked "passage removed".
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { cleanup, join, launch, makeContent, makeDataDir, phone, startServer, waitForSyncState, waitForText, watch, writeFile } from "./lib.mjs";
+import { join, scene, startServer, waitForSyncState, waitForText, writeFile } from "./lib.mjs";
 import { ARTICLE, PARAGRAPHS, SLUG, addNote, highlighted, openArticle, openSheet, waitForNotes, waitForNotesReady, writeArticle } from "./notes-lib.mjs";
 
 test("notes stay on their words through a publisher's correction; a deleted passage shows as removed", { timeout: 900_000 }, async () => {
-  const content = await makeContent({ fixtures: false });
-  await writeArticle(content);
-  const data = await makeDataDir();
-  let server = await startServer({ dataDir: data, contentDir: content });
-  const port = server.port;
-  const browser = await launch();
-  const ctx = await phone(browser);
-  const page = await ctx.newPage();
-  const events = watch(page);
-  try {
+  await scene({ fixtures: false, prepare: writeArticle }, async (s) => {
+    const { content, data } = s;
+    let server = s.server;
+    const port = server.port;
+    const { page } = await s.phone();
     await openArticle(page, server);
     const stays = "the herons know it";
     const goes = "will be deleted by the publisher";
@@ -37,7 +32,7 @@ test("notes stay on their words through a publisher's correction; a deleted pass
     assert.notEqual(corrected, ARTICLE);
     assert.ok(!corrected.includes(goes));
     await writeFile(join(content, `${SLUG}.md`), corrected);
-    server = await startServer({ dataDir: data, contentDir: content, port });
+    server = s.server = await startServer({ dataDir: data, contentDir: content, port });
 
     // The open page gets the correction by sync.
     await waitForText(page, ".body", "Everyone says the wide brown river");
@@ -59,14 +54,5 @@ test("notes stay on their words through a publisher's correction; a deleted pass
     await openSheet(page);
     assert.match(await page.locator(`.note[data-note-id="${removed}"] .removed`).textContent(), /Passage removed/);
     assert.equal(await page.locator(`.note[data-note-id="${kept}"] .removed`).count(), 0);
-  } catch (e) {
-    console.error(events.join("\n"));
-    console.error(server.log().slice(-4000));
-    throw e;
-  } finally {
-    await ctx.close();
-    await browser.close();
-    await server.kill();
-    await cleanup(content, data);
-  }
+  });
 });

@@ -5,21 +5,15 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  axe, cleanup, launch, makeContent, makeDataDir, phone, plain, readArticles, screenshot, startServer,
-  waitForArticleFromDoc, waitForLibraryFromDoc, waitForLibrarySaved, waitForServiceWorker, waitForSyncState,
-  waitForText, watch,
+  axe, plain, readArticles, scene, screenshot, waitForArticleFromDoc, waitForLibraryFromDoc, waitForLibrarySaved,
+  waitForServiceWorker, waitForSyncState, waitForText,
 } from "./lib.mjs";
 
 test("a phone reads every article offline after one visit", { timeout: 900_000 }, async () => {
-  const content = await makeContent();
-  const data = await makeDataDir();
-  const server = await startServer({ dataDir: data, contentDir: content });
-  const browser = await launch();
-  const articles = await readArticles(content);
-  const ctx = await phone(browser);
-  const page = await ctx.newPage();
-  const events = watch(page);
-  try {
+  await scene({}, async (s) => {
+    const { server } = s;
+    const articles = await readArticles(s.content);
+    const { ctx, page } = await s.phone();
     await page.goto(`${server.url}/`);
     await waitForServiceWorker(page);
     await waitForLibrarySaved(page, articles.length);
@@ -50,14 +44,5 @@ test("a phone reads every article offline after one visit", { timeout: 900_000 }
       }
       if (a.slug === "ayotzinapa-and-palestine") await screenshot(page, "offline-article");
     }
-  } catch (e) {
-    console.error(events.join("\n"));
-    console.error(server.log());
-    throw e;
-  } finally {
-    await ctx.close();
-    await browser.close();
-    await server.kill();
-    await cleanup(content, data);
-  }
+  });
 });

@@ -11,8 +11,8 @@ import { Repo } from "@automerge/automerge-repo";
 import { WebSocketClientAdapter } from "@automerge/automerge-repo-network-websocket";
 import * as A from "@automerge/automerge";
 import {
-  cleanup, launch, makeContent, makeDataDir, meterSockets, phone, readArticles, startServer,
-  waitForArticleFromDoc, waitForLibrarySaved, waitForServiceWorker, waitForSyncState, waitForText, watch, LONG,
+  meterSockets, readArticles, scene, waitForArticleFromDoc, waitForLibrarySaved, waitForServiceWorker,
+  waitForSyncState, waitForText, LONG,
 } from "./lib.mjs";
 import { waitFor } from "../support/glosa.mjs";
 
@@ -26,24 +26,20 @@ function describe(meter, s) {
 }
 
 test("reconnecting syncs only what changed: nothing costs < 2 KB, one note < 4 KB", { timeout: 900_000 }, async (t) => {
-  const content = await makeContent();
-  const data = await makeDataDir();
-  const server = await startServer({ dataDir: data, contentDir: content });
-  const articles = await readArticles(content);
-  const lib = await (await fetch(`${server.url}/api/library`)).json();
-  const entry = lib.articles[0];
-  const notesId = entry.notes.replace("automerge:", "");
-  const everyDoc = new Set(
-    lib.articles.flatMap((e) => [e.url, e.notes]).concat(lib.library).map((u) => u.replace("automerge:", "")),
-  );
+  await scene({}, async (s) => {
+    const { server } = s;
+    const articles = await readArticles(s.content);
+    const lib = await (await fetch(`${server.url}/api/library`)).json();
+    const entry = lib.articles[0];
+    const notesId = entry.notes.replace("automerge:", "");
+    const everyDoc = new Set(
+      lib.articles.flatMap((e) => [e.url, e.notes]).concat(lib.library).map((u) => u.replace("automerge:", "")),
+    );
 
-  const writer = new Repo({ network: [new WebSocketClientAdapter(`ws://127.0.0.1:${server.port}/sync`, 5_000)] });
-  const browser = await launch();
-  const ctx = await phone(browser);
-  const page = await ctx.newPage();
-  const events = watch(page);
-  const meter = await meterSockets(page);
-  try {
+    const writer = new Repo({ network: [new WebSocketClientAdapter(`ws://127.0.0.1:${server.port}/sync`, 5_000)] });
+    s.defer(() => writer.shutdown());
+    const { ctx, page } = await s.phone();
+    const meter = await meterSockets(page);
     await page.goto(`${server.url}/`);
     await waitForServiceWorker(page);
     await waitForLibrarySaved(page, articles.length);
@@ -104,36 +100,20 @@ test("reconnecting syncs only what changed: nothing costs < 2 KB, one note < 4 K
     assert.deepEqual([...meter.documents(oneNote)], [notesId], "only the changed notes document was synced");
     assert.ok(meter.total(oneNote) <= 4096, `one note cost ${meter.total(oneNote)} bytes`);
     assert.ok(everyDoc.size > 3, "the library has several documents to skip");
-  } catch (e) {
-    console.error(events.join("\n"));
-    console.error(server.log());
-    throw e;
-  } finally {
-    await writer.shutdown();
-    await ctx.close();
-    await browser.close();
-    await server.kill();
-    await cleanup(content, data);
-  }
+  });
 });
 
 test("a first install takes the library in one bundle: at most 0.6x the bytes of syncing it", { timeout: 900_000 }, async (t) => {
-  const content = await makeContent();
-  const data = await makeDataDir();
-  const server = await startServer({ dataDir: data, contentDir: content });
-  const articles = await readArticles(content);
-  const browser = await launch();
-  const events = [];
-  try {
+  await scene({}, async (s) => {
+    const { server } = s;
+    const articles = await readArticles(s.content);
     /**
      * A fresh phone installs the library and goes offline; resolves to its
      * page, its meter and its one socket, closed, with every byte counted.
      */
     const install = async ({ refuseBundle }) => {
-      const ctx = await phone(browser);
+      const { ctx, page } = await s.phone();
       if (refuseBundle) await ctx.route("**/api/bundle", (route) => route.abort());
-      const page = await ctx.newPage();
-      events.push(watch(page));
       const meter = await meterSockets(page);
       await page.goto(`${server.url}/`);
       await waitForLibrarySaved(page, articles.length);
@@ -166,13 +146,5 @@ test("a first install takes the library in one bundle: at most 0.6x the bytes of
     await page.goto(`${server.url}/articles/${articles[0].slug}`);
     await waitForArticleFromDoc(page);
     await waitForText(page, "article", articles[0].title);
-  } catch (e) {
-    console.error(events.flat().join("\n"));
-    console.error(server.log());
-    throw e;
-  } finally {
-    await browser.close();
-    await server.kill();
-    await cleanup(content, data);
-  }
+  });
 });

@@ -5,9 +5,8 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  cleanup, join, launch, makeContent, makeDataDir, phone, readArticles, readFile, screenshot, startServer,
-  waitForArticleFromDoc, waitForLibraryFromDoc, waitForLibrarySaved, waitForServiceWorker, waitForSyncState,
-  waitForText, watch, writeFile, LONG,
+  join, readArticles, readFile, scene, screenshot, startServer, waitForArticleFromDoc, waitForLibraryFromDoc,
+  waitForLibrarySaved, waitForServiceWorker, waitForSyncState, waitForText, writeFile, LONG,
 } from "./lib.mjs";
 
 const NEW_ARTICLE = `---
@@ -23,20 +22,17 @@ Apareció en la biblioteca en cuanto volvió la red, sin recargar la página.
 `;
 
 test("an article added and one corrected while offline appear after reconnecting", { timeout: 900_000 }, async () => {
-  const content = await makeContent();
-  const data = await makeDataDir();
-  let server = await startServer({ dataDir: data, contentDir: content });
-  const port = server.port;
-  const browser = await launch();
-  const articles = await readArticles(content);
-  const ctx = await phone(browser);
-  const library = await ctx.newPage();
-  const reader = await ctx.newPage();
-  const events = [...watch(library), ...watch(reader)];
-  const file = join(content, "leer-sin-conexion.md");
-  const original = "Así termina esta nota, con la biblioteca entera en el bolsillo.";
-  const corrected = "Así termina esta nota corregida, con la biblioteca entera y al día en el bolsillo.";
-  try {
+  await scene({}, async (s) => {
+    const { content, data } = s;
+    let server = s.server;
+    const port = server.port;
+    const articles = await readArticles(content);
+    const { ctx, page: library } = await s.phone();
+    const reader = await ctx.newPage();
+    s.watch(reader);
+    const file = join(content, "leer-sin-conexion.md");
+    const original = "Así termina esta nota, con la biblioteca entera en el bolsillo.";
+    const corrected = "Así termina esta nota corregida, con la biblioteca entera y al día en el bolsillo.";
     await library.goto(`${server.url}/`);
     await waitForServiceWorker(library);
     await waitForLibrarySaved(library, articles.length);
@@ -55,7 +51,7 @@ test("an article added and one corrected while offline appear after reconnecting
     assert.ok(text.includes(original));
     await writeFile(file, text.replace(original, corrected));
     await writeFile(join(content, "biblioteca-que-llega.md"), NEW_ARTICLE);
-    server = await startServer({ dataDir: data, contentDir: content, port });
+    server = s.server = await startServer({ dataDir: data, contentDir: content, port });
 
     await ctx.setOffline(false);
     await waitForText(library, ".articles", "Una biblioteca que llega sola", LONG);
@@ -67,14 +63,5 @@ test("an article added and one corrected while offline appear after reconnecting
     await waitForSyncState(reader, "synced");
     await waitForLibraryFromDoc(library);
     await screenshot(library, "library-after-reconnect");
-  } catch (e) {
-    console.error(events.join("\n"));
-    console.error(server.log());
-    throw e;
-  } finally {
-    await ctx.close();
-    await browser.close();
-    await server.kill();
-    await cleanup(content, data);
-  }
+  });
 });
