@@ -166,7 +166,7 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(20);
 /// connected, so this counts from the moment the last one left; waiting
 /// longer only holds memory a small machine may need (after a first install
 /// the whole library would stay loaded that long).
-const IDLE_UNLOAD: Duration = Duration::from_secs(2);
+pub const IDLE_UNLOAD: Duration = Duration::from_secs(2);
 
 /// How often idle documents are looked for and freed memory is handed back.
 /// The walk of the loaded documents is cheap; `malloc_trim` took 0.3-2 ms

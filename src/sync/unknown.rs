@@ -3,11 +3,12 @@
 //!
 //! samod starts a document actor for every id it is asked about, even one
 //! the share policy denies: it looks the id up on disk, keeps the actor
-//! (about 20 KB) until the idle unloader stops it, and only then answers `doc-unavailable`. A client asking for random ids
-//! made the server grow by 100 MB in a few seconds. Every document Glosa
-//! serves is in the catalog, so a `request` or `sync` for any other id gets
-//! the same `doc-unavailable` samod would send, from the socket, at no cost;
-//! other messages about such ids (`ephemeral`, …) are dropped.
+//! (about 20 KB) until the idle unloader stops it, and only then answers
+//! `doc-unavailable`. A client asking for random ids made the server grow
+//! by 100 MB in a few seconds. Every document Glosa serves is in the
+//! catalog, so a `request` or `sync` for any other id gets the same
+//! `doc-unavailable` samod would send, from the socket, at no cost; other
+//! messages about such ids (`ephemeral`, …) are dropped.
 
 use std::str::FromStr;
 

@@ -56,7 +56,10 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     );
     out.gauge(
         "glosa_documents_loaded",
-        "Documents in memory now (idle ones are unloaded after 2 s).",
+        &format!(
+            "Documents in memory now (idle ones are unloaded after {} s).",
+            crate::server::IDLE_UNLOAD.as_secs()
+        ),
         state.repo.loaded_documents() as u64,
     );
     let catalog = state.catalog();
