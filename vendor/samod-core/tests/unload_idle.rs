@@ -100,3 +100,72 @@ fn request_arriving_while_unloading_is_answered_after_reload() {
     assert_eq!(net.peer(server).heads(&doc), heads);
     assert_eq!(net.peer(bob).heads(&doc), heads);
 }
+
+// Glosa unloads a document 2 s after its last phone leaves, so a phone
+// coming back while the unload is still flushing is an everyday case: its
+// offline change must be applied by the reloaded document, stored and
+// acknowledged, and survive the next unload.
+#[test]
+fn change_arriving_while_unloading_is_kept_and_acknowledged() {
+    let mut net = Net::new();
+    let server = lazy_server(&mut net);
+    let alice = net.add_peer("alice", CLIENT_POLICY);
+    let (alice_conn, _) = net.connect(alice, server);
+    let doc = net.create_doc(alice, doc_with("note", "one"));
+    let bob = net.add_peer("bob", CLIENT_POLICY);
+    let (bob_conn, _) = net.connect(bob, server);
+    net.find(bob, &doc);
+    net.drop_connection(bob, bob_conn);
+
+    // Alice's last write is in flight when the unload starts.
+    net.peer_mut(server).hold_puts = true;
+    net.change(alice, &doc, |d| put(d, "note", "two"));
+    net.drop_connection(alice, alice_conn);
+    net.unload_idle(server, Duration::ZERO);
+    assert!(
+        net.peer(server).terminated.is_empty(),
+        "terminated before flushing"
+    );
+
+    // Bob comes back with a note written offline.
+    net.change(bob, &doc, |d| put(d, "reply", "from the bus"));
+    let (bob_conn, _) = net.connect(bob, server);
+    assert!(
+        net.peer(server).terminated.is_empty(),
+        "the unload finished before bob's message arrived"
+    );
+    let applied = |net: &Net| {
+        net.peer(server)
+            .doc(&doc)
+            .and_then(|d| get(d, "reply"))
+            .is_some()
+    };
+    assert!(!applied(&net), "applied by the unloading actor");
+    net.peer_mut(server).hold_puts = false;
+    net.release_puts(server);
+
+    assert_eq!(net.peer(server).terminated.len(), 1);
+    let server_doc = net.peer(server).doc(&doc).expect("reloaded");
+    assert_eq!(get(server_doc, "note").as_deref(), Some("two"));
+    assert_eq!(get(server_doc, "reply").as_deref(), Some("from the bus"));
+    let bob_heads = net.peer(bob).heads(&doc);
+    assert_eq!(net.peer(server).heads(&doc), bob_heads);
+    // Bob was told the server has his change: its view of the server's
+    // heads is his own.
+    let acked = net
+        .peer(bob)
+        .peer_state(&doc, bob_conn)
+        .and_then(|s| s.their_heads);
+    assert_eq!(acked, Some(bob_heads.clone()));
+
+    // And it is on disk: unloaded again, a new reader gets both.
+    net.drop_connection(bob, bob_conn);
+    net.unload_idle(server, Duration::ZERO);
+    assert!(net.peer(server).doc(&doc).is_none(), "still loaded");
+    let carol = net.add_peer("carol", CLIENT_POLICY);
+    net.connect(carol, server);
+    net.find(carol, &doc);
+    let carol_doc = net.peer(carol).doc(&doc).expect("carol has it");
+    assert_eq!(get(carol_doc, "note").as_deref(), Some("two"));
+    assert_eq!(get(carol_doc, "reply").as_deref(), Some("from the bus"));
+}
