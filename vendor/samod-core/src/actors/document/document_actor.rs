@@ -57,6 +57,27 @@ pub struct DocumentActor {
     run_state: RunState,
     doc: Automerge,
     last_status_update: Option<DocSearchPhase>,
+    /// Which peers the next generation of sync messages asks (§13).
+    asking: Asking,
+    /// Peers asked for sync messages so far, for monitoring and tests.
+    peers_asked: u64,
+}
+
+/// Which peers have something new to say (vendor/README.md §13). A peer
+/// whose sync state and document are unchanged since it was last asked has
+/// nothing new: it was quiet then, or what it sent is still unanswered. So
+/// after one peer's message only that peer is asked, not every peer of the
+/// document: with 200 readers of a discussion, each reader's answer to a
+/// note used to ask all 200. Everyone is asked when the document's heads
+/// changed, when anything but a peer's message arrived (a completed write,
+/// a policy decision, a connection, a local change), outside the ready
+/// phase; and a peer whose changes wait for its reply (§10) is asked on
+/// every step, as its timeout needs.
+#[derive(Debug)]
+struct Asking {
+    everyone: bool,
+    peers: HashSet<ConnectionId>,
+    heads: Vec<ChangeHash>,
 }
 
 #[derive(Debug)]
@@ -104,6 +125,12 @@ impl DocumentActor {
             run_state: RunState::Running,
             phase,
             last_status_update: None,
+            asking: Asking {
+                everyone: true,
+                peers: HashSet::new(),
+                heads: Vec::new(),
+            },
+            peers_asked: 0,
         };
 
         tracing::trace!(?initial_connections, "applying initial connections");
@@ -315,6 +342,12 @@ impl DocumentActor {
 
     #[tracing::instrument(skip(self, input, out), fields(local_peer_id=%self.local_peer_id))]
     fn handle_input(&mut self, now: UnixTimestamp, input: ActorInput, out: &mut DocActorResult) {
+        match &input {
+            ActorInput::HandleDocMessage { connection_id, .. } => {
+                self.asking.peers.insert(*connection_id);
+            }
+            _ => self.asking.everyone = true,
+        }
         match input {
             ActorInput::UpdateSharePolicy { peer_id, config } => {
                 let connections: HashSet<_> = self
@@ -463,6 +496,12 @@ impl DocumentActor {
 
     pub fn is_stopped(&self) -> bool {
         self.run_state == RunState::Stopped
+    }
+
+    /// How many times a peer was asked whether it has sync messages to send
+    /// (vendor/README.md §13).
+    pub fn peers_asked(&self) -> u64 {
+        self.peers_asked
     }
 
     /// How many connections this document has, without cloning their state.
@@ -662,7 +701,16 @@ impl DocumentActor {
         // Once per step, not once per peer: with 200 readers on a document
         // every answer from one of them steps the actor (vendor/README.md §12).
         let heads = self.doc.get_heads();
+        let everyone = std::mem::replace(&mut self.asking.everyone, false)
+            || self.asking.heads != heads
+            || !matches!(self.phase, Phase::Ready(_));
+        let changed = std::mem::take(&mut self.asking.peers);
+        self.asking.heads.clone_from(&heads);
         for (conn_id, peer_conn) in &mut self.peer_connections {
+            if !everyone && !changed.contains(conn_id) && !peer_conn.awaits_reply() {
+                continue;
+            }
+            self.peers_asked += 1;
             let generated = match &mut self.phase {
                 Phase::Ready(ready) => {
                     ready.generate_sync_messages(now, &mut self.doc, &heads, peer_conn)

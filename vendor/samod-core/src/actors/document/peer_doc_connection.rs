@@ -226,6 +226,14 @@ impl PeerDocConnection {
         messages
     }
 
+    /// Whether changes for this peer wait for its answer (§10). The actor
+    /// asks such a peer on every step (§13), so they go once the answer
+    /// comes or `REPLY_TIMEOUT` has passed.
+    pub(super) fn awaits_reply(&self) -> bool {
+        self.unanswered
+            .is_some_and(|u| u.messages >= MAX_UNANSWERED)
+    }
+
     pub(super) fn their_heads(&self) -> Option<Vec<automerge::ChangeHash>> {
         self.sync_state.their_heads.clone()
     }
