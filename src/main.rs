@@ -78,9 +78,9 @@ fn serve(args: glosa::cli::ServeArgs, data: std::path::PathBuf) -> anyhow::Resul
         // (9 MB on a 10 MB server). The disk, not the thread count, bounds
         // storage work; 16 keep enough writes in flight for the file
         // system to batch their fsyncs, and they go when the burst is over,
-        // as its documents do (`server::IDLE_UNLOAD`).
+        // as its documents do.
         .max_blocking_threads(MAX_STORAGE_THREADS)
-        .thread_keep_alive(std::time::Duration::from_secs(2))
+        .thread_keep_alive(glosa::server::IDLE_UNLOAD)
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(glosa::server::run(glosa::server::Config {
