@@ -215,10 +215,10 @@ impl DocActorInner {
         let result = match task {
             ActorTask::HandleMessage(samod_to_actor_message) => self
                 .actor
-                .handle_message(UnixTimestamp::now(), samod_to_actor_message),
+                .handle_message(UnixTimestamp::now(), *samod_to_actor_message),
             ActorTask::IoComplete(io_result) => self
                 .actor
-                .handle_io_complete(UnixTimestamp::now(), io_result),
+                .handle_io_complete(UnixTimestamp::now(), *io_result),
             ActorTask::WithDocument(f) => {
                 f(self);
                 return;

@@ -180,7 +180,7 @@ pub(crate) async fn io_loop<S: LocalStorage, A: LocalSharePolicy>(
             result = running_storage_tasks.select_next_some() => {
                 let StorageTaskComplete { actor_id, result } = result;
                 let inner = inner.lock().unwrap();
-                inner.dispatch_task(actor_id, ActorTask::IoComplete(result));
+                inner.dispatch_task(actor_id, ActorTask::io_complete(result));
             },
             event = running_share_policies.select_next_some() => {
                 let inner = inner.lock().unwrap();
@@ -205,7 +205,7 @@ pub(crate) async fn io_loop<S: LocalStorage, A: LocalSharePolicy>(
     drop(policies);
     while let Some(StorageTaskComplete { result, actor_id }) = running_storage_tasks.next().await {
         let inner = inner.lock().unwrap();
-        inner.dispatch_task(actor_id, ActorTask::IoComplete(result));
+        inner.dispatch_task(actor_id, ActorTask::io_complete(result));
     }
 }
 

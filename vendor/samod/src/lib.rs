@@ -1137,7 +1137,7 @@ impl Inner {
         }
 
         for (actor_id, actor_msg) in actor_messages {
-            self.dispatch_task(actor_id, ActorTask::HandleMessage(actor_msg));
+            self.dispatch_task(actor_id, ActorTask::message(actor_msg));
         }
 
         if !connection_events.is_empty() && !self.conn_listeners.is_empty() {

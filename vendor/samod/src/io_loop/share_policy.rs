@@ -138,7 +138,7 @@ impl Policies {
                 .map(|task| answer(task, config))
                 .collect()
         } else {
-            vec![ActorTask::HandleMessage(HubToDocMsg::update_share_policy(
+            vec![ActorTask::message(HubToDocMsg::update_share_policy(
                 event.peer_id,
                 config,
             ))]
@@ -160,7 +160,7 @@ async fn yield_now() {
 }
 
 fn answer(task_id: IoTaskId, config: ShareConfig) -> ActorTask {
-    ActorTask::IoComplete(IoResult {
+    ActorTask::io_complete(IoResult {
         task_id,
         payload: DocumentIoResult::CheckSharePolicy(config),
     })

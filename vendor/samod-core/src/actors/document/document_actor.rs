@@ -45,8 +45,9 @@ pub struct DocumentActor {
     local_peer_id: PeerId,
     /// Current load state
     load_state: Load,
-    /// Sync states for each connected peer
-    peer_connections: HashMap<ConnectionId, PeerDocConnection>,
+    /// Sync states for each connected peer. Boxed: a map sized for a few
+    /// entries of 512 bytes was 2 KB per document with one peer (§14).
+    peer_connections: HashMap<ConnectionId, Box<PeerDocConnection>>,
     /// Bumped whenever a connection is added or removed, so callers can
     /// tell the set changed without cloning it (vendor/README.md §6).
     connections_version: u64,
@@ -672,8 +673,10 @@ impl DocumentActor {
             let pending_sync_messages = loading.take_pending_sync_messages();
             if self.doc.get_heads().is_empty() {
                 tracing::debug!("no data found on disk, requesting document");
-                let request =
-                    Request::new(self.document_id.clone(), self.peer_connections.values());
+                let request = Request::new(
+                    self.document_id.clone(),
+                    self.peer_connections.values().map(|c| &**c),
+                );
                 self.phase = Phase::Requesting(request);
             } else {
                 tracing::trace!("load complete, transitioning to ready");
@@ -770,7 +773,7 @@ impl DocumentActor {
             "Connection ID already exists"
         );
         self.peer_connections
-            .insert(conn_id, PeerDocConnection::new(peer_id, conn_id));
+            .insert(conn_id, Box::new(PeerDocConnection::new(peer_id, conn_id)));
         self.connections_version += 1;
         if let Phase::Requesting(request) = &mut self.phase
             && let Some(conn) = self.peer_connections.get(&conn_id)

@@ -11,10 +11,13 @@ fn active() -> (Policies, DocumentActorId, DocumentId, PeerId) {
 }
 
 fn assert_answer(task: &ActorTask, id: IoTaskId, expected: ShareConfig) {
-    let ActorTask::IoComplete(IoResult {
+    let ActorTask::IoComplete(result) = task else {
+        panic!("expected initial policy answer");
+    };
+    let IoResult {
         task_id,
         payload: DocumentIoResult::CheckSharePolicy(config),
-    }) = task
+    } = &**result
     else {
         panic!("expected initial policy answer");
     };
