@@ -77,7 +77,10 @@ mod dialer;
 mod share_policy;
 pub(crate) use dialer::{DynDialer, ErasedDialError, erase as erase_dialer};
 
-#[tracing::instrument(skip(inner, storage, share_policy, rx, dialers, observer))]
+#[tracing::instrument(
+    level = "debug",
+    skip(inner, storage, share_policy, rx, dialers, observer)
+)]
 pub(crate) async fn io_loop<S: LocalStorage, A: LocalSharePolicy>(
     local_peer_id: PeerId,
     inner: Arc<Mutex<Inner>>,
@@ -236,7 +239,7 @@ async fn dispatch_document_storage_task<S: LocalStorage>(
     }
 }
 
-#[tracing::instrument(skip(task, storage))]
+#[tracing::instrument(level = "debug", skip(task, storage))]
 pub(crate) async fn dispatch_storage_task<S: LocalStorage>(
     task: StorageTask,
     storage: S,

@@ -1047,7 +1047,7 @@ impl Inner {
         }
     }
 
-    #[tracing::instrument(skip(self, event), fields(local_peer_id=%self.hub.peer_id()))]
+    #[tracing::instrument(level = "debug", skip(self, event), fields(local_peer_id=%self.hub.peer_id()))]
     fn handle_event(&mut self, event: HubEvent) {
         // The hub itself will gracefully ignore events after it has stopped,
         // but we short-circuit here to avoid unnecessary work.
@@ -1318,7 +1318,7 @@ impl Inner {
         }
     }
 
-    #[tracing::instrument(skip(self, args))]
+    #[tracing::instrument(level = "debug", skip(self, args))]
     fn spawn_actor(&mut self, args: SpawnArgs) {
         let actor_id = args.actor_id();
         let doc_id = args.document_id().clone();
@@ -1560,7 +1560,7 @@ impl TaskSetup {
                     inner.lock().unwrap().handle_event(event);
                 }
             }
-            .instrument(tracing::info_span!("actor_loop", local_peer_id=%peer_id))
+            .instrument(tracing::debug_span!("actor_loop", local_peer_id=%peer_id))
             .boxed_local()
         });
         {
@@ -1602,7 +1602,7 @@ impl TaskSetup {
                     inner.lock().unwrap().handle_event(event);
                 }
             }
-            .instrument(tracing::info_span!("actor_loop", local_peer_id=%peer_id))
+            .instrument(tracing::debug_span!("actor_loop", local_peer_id=%peer_id))
             .boxed()
         });
         {

@@ -182,7 +182,7 @@ impl ColumnLayoutParser {
         Ok(Columns { columns })
     }
 
-    #[tracing::instrument(skip(self), err)]
+    #[tracing::instrument(level = "debug", skip(self), err)]
     fn add_column(
         &mut self,
         column: ColumnSpec,

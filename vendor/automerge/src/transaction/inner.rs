@@ -125,7 +125,7 @@ impl TransactionInner {
     /// the new heads.
     ///
     /// Returns `None` if there were no operations to commit.
-    #[tracing::instrument(skip(self, doc))]
+    #[tracing::instrument(level = "debug", skip(self, doc))]
     pub(crate) fn commit(
         self,
         doc: &mut Automerge,

@@ -90,7 +90,7 @@ pub(crate) enum Phase {
 
 impl DocumentActor {
     /// Creates a new document actor for the specified document.
-    #[tracing::instrument(skip(initial_content, initial_connections))]
+    #[tracing::instrument(level = "debug", skip(initial_content, initial_connections))]
     pub fn new(
         now: UnixTimestamp,
         SpawnArgs {
@@ -177,6 +177,7 @@ impl DocumentActor {
     /// This forwards IO completions to the appropriate async operation
     /// waiting for the result.
     #[tracing::instrument(
+        level = "debug",
         skip(self, io_result),
         fields(
             local_peer_id=%self.local_peer_id(),
@@ -247,7 +248,7 @@ impl DocumentActor {
     ///     // storage.execute_document_io(io_task);
     /// }
     /// ```
-    #[tracing::instrument(skip(self, f), fields(local_peer_id=tracing::field::Empty))]
+    #[tracing::instrument(level = "debug", skip(self, f), fields(local_peer_id=tracing::field::Empty))]
     pub fn with_document<F, R>(
         &mut self,
         now: UnixTimestamp,
@@ -341,7 +342,7 @@ impl DocumentActor {
         matches!(self.phase, Phase::Ready(_))
     }
 
-    #[tracing::instrument(skip(self, input, out), fields(local_peer_id=%self.local_peer_id))]
+    #[tracing::instrument(level = "debug", skip(self, input, out), fields(local_peer_id=%self.local_peer_id))]
     fn handle_input(&mut self, now: UnixTimestamp, input: ActorInput, out: &mut DocActorResult) {
         match &input {
             ActorInput::HandleDocMessage { connection_id, .. } => {

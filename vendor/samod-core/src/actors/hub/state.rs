@@ -831,7 +831,7 @@ impl State {
         }
     }
 
-    #[tracing::instrument(skip(self, init_doc, rng), fields(command_id = %command_id))]
+    #[tracing::instrument(level = "debug", skip(self, init_doc, rng), fields(command_id = %command_id))]
     fn handle_create_document<R: rand::Rng>(
         &mut self,
         now: UnixTimestamp,
@@ -853,7 +853,7 @@ impl State {
             .add_pending_create_command(actor_id, command_id);
     }
 
-    #[tracing::instrument(skip(self, out), fields(document_id = %document_id))]
+    #[tracing::instrument(level = "debug", skip(self, out), fields(document_id = %document_id))]
     fn handle_search_for_doc(
         &mut self,
         now: UnixTimestamp,
