@@ -62,6 +62,13 @@ pub struct DocumentActor {
     asking: Asking,
     /// Peers asked for sync messages so far, for monitoring and tests.
     peers_asked: u64,
+    /// Connections added since the last share policy checks were enqueued;
+    /// only a new connection's policy is unknown (§16).
+    unchecked: Vec<ConnectionId>,
+    /// Connections that buffered sync messages while their share policy
+    /// was pending, so counting the buffered messages needn't walk every
+    /// peer (§16).
+    buffering: HashSet<ConnectionId>,
 }
 
 /// Which peers have something new to say (vendor/README.md §13). A peer
@@ -79,6 +86,70 @@ struct Asking {
     everyone: bool,
     peers: HashSet<ConnectionId>,
     heads: Vec<ChangeHash>,
+    /// Peers whose changes wait for their reply (§10) as of when they
+    /// were last asked: asked on every step. Only asking a peer changes
+    /// whether it waits, or a message from it (which marks it anyway).
+    awaiting: HashSet<ConnectionId>,
+}
+
+/// Asks peers, one at a time, for the sync messages they are due, with the
+/// actor's fields it needs borrowed apart from its map of peers.
+struct Asker<'a> {
+    now: UnixTimestamp,
+    heads: &'a [ChangeHash],
+    phase: &'a mut Phase,
+    doc: &'a mut Automerge,
+    document_id: &'a DocumentId,
+    awaiting: &'a mut HashSet<ConnectionId>,
+    asked: &'a mut u64,
+    out: &'a mut DocActorResult,
+}
+
+impl Asker<'_> {
+    fn peer(&mut self, conn_id: ConnectionId, peer_conn: &mut PeerDocConnection) {
+        *self.asked += 1;
+        let generated = match &mut *self.phase {
+            Phase::Ready(ready) => {
+                ready.generate_sync_messages(self.now, self.doc, self.heads, peer_conn)
+            }
+            Phase::Requesting(request) => request.generate_messages(self.now, self.doc, peer_conn),
+            Phase::Loading(_) => Vec::new(),
+        };
+        if peer_conn.awaits_reply() {
+            self.awaiting.insert(conn_id);
+        } else {
+            self.awaiting.remove(&conn_id);
+        }
+        for (msg, duration) in generated {
+            let bytes = match &msg {
+                SyncMessage::Request { data } | SyncMessage::Sync { data } => data.len(),
+                SyncMessage::DocUnavailable => 0,
+            };
+            if bytes > 0 {
+                self.out.sync_message_stats.push(SyncMessageStat {
+                    connection_id: conn_id,
+                    direction: SyncDirection::Generated,
+                    bytes,
+                    duration,
+                    queue_duration: Duration::ZERO,
+                });
+            }
+            tracing::debug!(?conn_id, peer_id=?peer_conn.peer_id, ?msg, "sending sync msg");
+            self.out
+                .send_sync_message(conn_id, self.document_id.clone(), msg);
+        }
+    }
+}
+
+/// The peers one step looks at (vendor/README.md §16): everyone, or the
+/// peers with news plus those awaiting a reply. Every input that changes a
+/// peer's state marks that peer or everyone (`handle_input`), and a step
+/// changes only the peers it asks, so the peers outside the scope have
+/// nothing to send and no new state to report. With 200 readers of a
+/// discussion, each reader's answer to a note is one peer's work, not 200.
+enum Scope {
+    Everyone,
+    Peers(Vec<ConnectionId>),
 }
 
 #[derive(Debug)]
@@ -130,8 +201,11 @@ impl DocumentActor {
                 everyone: true,
                 peers: HashSet::new(),
                 heads: Vec::new(),
+                awaiting: HashSet::new(),
             },
             peers_asked: 0,
+            unchecked: Vec::new(),
+            buffering: HashSet::new(),
         };
 
         tracing::trace!(?initial_connections, "applying initial connections");
@@ -477,8 +551,12 @@ impl DocumentActor {
         // Messages are generated on the step in which the last put completes.
         self.on_disk_state
             .save_new_changes(out, &self.document_id, &self.doc);
+        // Once per step, not once per peer: with 200 readers on a document
+        // every answer from one of them steps the actor (vendor/README.md §12).
+        let heads = self.doc.get_heads();
+        let scope = self.scope(&heads);
         if self.on_disk_state.is_flushed() {
-            self.generate_sync_messages(now, out);
+            self.generate_sync_messages_in(now, out, &scope, &heads);
         }
         out.io_tasks.extend(
             self.load_state
@@ -491,7 +569,7 @@ impl DocumentActor {
             out.update_search_state(status.clone());
             self.last_status_update = Some(status);
         }
-        if let Some(new_peer_states) = self.new_peer_states() {
+        if let Some(new_peer_states) = self.new_peer_states(&scope) {
             out.emit_peer_state_changes(new_peer_states);
         }
     }
@@ -556,7 +634,10 @@ impl DocumentActor {
     }
 
     fn enqueue_share_policy_checks(&mut self, out: &mut DocActorResult) {
-        for peer_conn in self.peer_connections.values_mut() {
+        for conn_id in std::mem::take(&mut self.unchecked) {
+            let Some(peer_conn) = self.peer_connections.get_mut(&conn_id) else {
+                continue;
+            };
             if peer_conn.share_policy == SharePolicyState::Unknown {
                 let task_id = out.check_share_policy(peer_conn.peer_id.clone());
                 self.check_policy_tasks
@@ -584,7 +665,9 @@ impl DocumentActor {
             peer_conn.mark_requested();
         }
         let Some(config) = peer_conn.share_config() else {
-            if !peer_conn.buffer_sync_message(msg, received_at) {
+            if peer_conn.buffer_sync_message(msg, received_at) {
+                self.buffering.insert(connection_id);
+            } else {
                 self.remove_connection(connection_id);
                 out.outgoing_messages
                     .push(DocToHubMsg(DocToHubMsgPayload::Disconnect {
@@ -693,54 +776,88 @@ impl DocumentActor {
     }
 
     pub fn generate_sync_messages(&mut self, now: UnixTimestamp, out: &mut DocActorResult) {
-        out.pending_sync_messages = self
-            .peer_connections
-            .values()
-            .map(|conn| conn.pending_sync_messages.len())
-            .sum();
+        let heads = self.doc.get_heads();
+        let scope = self.scope(&heads);
+        self.generate_sync_messages_in(now, out, &scope, &heads);
+    }
+
+    /// Which peers a step with the document at `heads` looks at (§13, §16).
+    fn scope(&self, heads: &[ChangeHash]) -> Scope {
+        if self.asking.everyone
+            || self.asking.heads != heads
+            || !matches!(self.phase, Phase::Ready(_))
+        {
+            Scope::Everyone
+        } else {
+            Scope::Peers(
+                self.asking
+                    .peers
+                    .union(&self.asking.awaiting)
+                    .copied()
+                    .collect(),
+            )
+        }
+    }
+
+    fn generate_sync_messages_in(
+        &mut self,
+        now: UnixTimestamp,
+        out: &mut DocActorResult,
+        scope: &Scope,
+        heads: &[ChangeHash],
+    ) {
+        out.pending_sync_messages = self.buffered_messages();
         if let Phase::Loading(loading) = &self.phase {
             out.pending_sync_messages += loading.pending_msg_count();
             return;
         }
-        // Once per step, not once per peer: with 200 readers on a document
-        // every answer from one of them steps the actor (vendor/README.md §12).
-        let heads = self.doc.get_heads();
-        let everyone = std::mem::replace(&mut self.asking.everyone, false)
-            || self.asking.heads != heads
-            || !matches!(self.phase, Phase::Ready(_));
-        let changed = std::mem::take(&mut self.asking.peers);
-        self.asking.heads.clone_from(&heads);
-        for (conn_id, peer_conn) in &mut self.peer_connections {
-            if !everyone && !changed.contains(conn_id) && !peer_conn.awaits_reply() {
-                continue;
+        self.asking.everyone = false;
+        self.asking.peers.clear();
+        self.asking.heads.clear();
+        self.asking.heads.extend_from_slice(heads);
+        let mut ask = Asker {
+            now,
+            heads,
+            phase: &mut self.phase,
+            doc: &mut self.doc,
+            document_id: &self.document_id,
+            awaiting: &mut self.asking.awaiting,
+            asked: &mut self.peers_asked,
+            out,
+        };
+        match scope {
+            Scope::Everyone => {
+                ask.awaiting.clear();
+                for (conn_id, peer_conn) in &mut self.peer_connections {
+                    ask.peer(*conn_id, peer_conn);
+                }
             }
-            self.peers_asked += 1;
-            let generated = match &mut self.phase {
-                Phase::Ready(ready) => {
-                    ready.generate_sync_messages(now, &mut self.doc, &heads, peer_conn)
+            Scope::Peers(conn_ids) => {
+                for conn_id in conn_ids {
+                    match self.peer_connections.get_mut(conn_id) {
+                        Some(peer_conn) => ask.peer(*conn_id, peer_conn),
+                        None => {
+                            ask.awaiting.remove(conn_id);
+                        }
+                    }
                 }
-                Phase::Requesting(request) => request.generate_messages(now, &self.doc, peer_conn),
-                Phase::Loading(_) => unreachable!(),
-            };
-
-            for (msg, duration) in generated {
-                let bytes = match &msg {
-                    SyncMessage::Request { data } | SyncMessage::Sync { data } => data.len(),
-                    SyncMessage::DocUnavailable => 0,
-                };
-                if bytes > 0 {
-                    out.sync_message_stats.push(SyncMessageStat {
-                        connection_id: *conn_id,
-                        direction: SyncDirection::Generated,
-                        bytes,
-                        duration,
-                        queue_duration: Duration::ZERO,
-                    });
-                }
-                tracing::debug!(?conn_id, peer_id=?peer_conn.peer_id, ?msg, "sending sync msg");
-                out.send_sync_message(*conn_id, self.document_id.clone(), msg);
             }
         }
+    }
+
+    /// Sync messages buffered while share policies were pending.
+    fn buffered_messages(&mut self) -> usize {
+        let peers = &self.peer_connections;
+        self.buffering.retain(|conn_id| {
+            peers
+                .get(conn_id)
+                .is_some_and(|conn| !conn.pending_sync_messages.is_empty())
+        });
+        self.buffering
+            .iter()
+            .filter_map(|conn_id| peers.get(conn_id))
+            .map(|conn| conn.pending_sync_messages.len())
+            .sum()
     }
 
     fn doc_status(&self) -> DocSearchPhase {
@@ -754,11 +871,25 @@ impl DocumentActor {
         }
     }
 
-    fn new_peer_states(&mut self) -> Option<HashMap<ConnectionId, PeerDocState>> {
+    fn new_peer_states(&mut self, scope: &Scope) -> Option<HashMap<ConnectionId, PeerDocState>> {
         let mut new_states = HashMap::new();
-        for (conn_id, peer) in &mut self.peer_connections {
+        let mut pop = |conn_id: ConnectionId, peer: &mut PeerDocConnection| {
             if let Some(new_state) = peer.pop() {
-                new_states.insert(*conn_id, new_state);
+                new_states.insert(conn_id, new_state);
+            }
+        };
+        match scope {
+            Scope::Everyone => {
+                for (conn_id, peer) in &mut self.peer_connections {
+                    pop(*conn_id, peer);
+                }
+            }
+            Scope::Peers(conn_ids) => {
+                for conn_id in conn_ids {
+                    if let Some(peer) = self.peer_connections.get_mut(conn_id) {
+                        pop(*conn_id, peer);
+                    }
+                }
             }
         }
         if new_states.is_empty() {
@@ -775,6 +906,7 @@ impl DocumentActor {
         );
         self.peer_connections
             .insert(conn_id, Box::new(PeerDocConnection::new(peer_id, conn_id)));
+        self.unchecked.push(conn_id);
         self.connections_version += 1;
         if let Phase::Requesting(request) = &mut self.phase
             && let Some(conn) = self.peer_connections.get(&conn_id)

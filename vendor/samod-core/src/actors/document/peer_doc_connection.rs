@@ -52,7 +52,7 @@ struct Unanswered {
 
 /// How long changes for a peer wait for its answer to the previous ones
 /// before they are sent anyway (see `unanswered`).
-const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
+pub(crate) const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Messages carrying changes a peer may have unanswered before newer
 /// changes wait for its answer.

@@ -1,3 +1,4 @@
+mod awaiting_reply;
 mod update_share_policy;
 
 use super::*;
