@@ -72,6 +72,7 @@ fn serve(args: glosa::cli::ServeArgs, data: std::path::PathBuf) -> anyhow::Resul
     glosa::memory::tune();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
+        .worker_threads(usize::from(args.threads))
         // Every storage read and write is a blocking task. tokio's default
         // of up to 512 threads let a first install of 1,000 documents start
         // 96, each keeping ~90 KB resident until it idled out 10 s later
