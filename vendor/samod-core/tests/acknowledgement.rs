@@ -5,11 +5,8 @@
 mod support;
 
 use automerge::ChangeHash;
-use samod_core::{ConnectionId, DocumentId, ShareConfig};
-use support::{Net, PeerIdx, doc_with, get, put};
-
-const SERVER_POLICY: ShareConfig = ShareConfig::read_write().with_announce(false);
-const CLIENT_POLICY: ShareConfig = ShareConfig::read_write().with_announce(true);
+use samod_core::{ConnectionId, DocumentId};
+use support::{CLIENT_POLICY, Net, PeerIdx, doc_with, get, put};
 
 /// The peer's view of the server's heads (what automerge-repo reports as the
 /// server's acknowledged heads).
@@ -28,8 +25,7 @@ fn server_heads_seen_by(
 #[test]
 fn reply_that_arrives_while_the_put_is_in_flight_does_not_swallow_the_ack() {
     let mut net = Net::new();
-    let server = net.add_peer("server", SERVER_POLICY);
-    net.peer_mut(server).hub.set_lazy_incoming_attachment(true);
+    let server = net.add_lazy_server();
     let a = net.add_peer("phone-a", CLIENT_POLICY);
     let b = net.add_peer("phone-b", CLIENT_POLICY);
     let (a_conn, _) = net.connect(a, server);
@@ -91,8 +87,7 @@ fn concurrent_reconnects_each_get_their_change_acknowledged() {
         for hold_b in [false, true] {
             for hold_puts in [false, true] {
                 let mut net = Net::new();
-                let server = net.add_peer("server", SERVER_POLICY);
-                net.peer_mut(server).hub.set_lazy_incoming_attachment(true);
+                let server = net.add_lazy_server();
                 let a = net.add_peer("phone-a", CLIENT_POLICY);
                 let b = net.add_peer("phone-b", CLIENT_POLICY);
                 let (a_conn, _) = net.connect(a, server);

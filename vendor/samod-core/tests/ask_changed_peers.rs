@@ -3,18 +3,13 @@
 //! every peer of the document, and everyone still gets every change.
 mod support;
 
-use samod_core::ShareConfig;
-use support::{Net, doc_with, get, put};
-
-const SERVER_POLICY: ShareConfig = ShareConfig::read_write().with_announce(false);
-const CLIENT_POLICY: ShareConfig = ShareConfig::read_write().with_announce(true);
+use support::{CLIENT_POLICY, Net, doc_with, get, put};
 
 #[test]
 fn a_readers_answer_asks_that_reader_alone() {
     const READERS: usize = 20;
     let mut net = Net::new();
-    let server = net.add_peer("server", SERVER_POLICY);
-    net.peer_mut(server).hub.set_lazy_incoming_attachment(true);
+    let server = net.add_lazy_server();
     let writer = net.add_peer("writer", CLIENT_POLICY);
     net.connect(writer, server);
     let doc = net.create_doc(writer, doc_with("note", "first"));

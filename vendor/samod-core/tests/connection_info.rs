@@ -4,18 +4,13 @@
 //! listener; upstream built one per connection per message.
 mod support;
 
-use samod_core::ShareConfig;
-use support::{Net, doc_with, get, put};
-
-const SERVER_POLICY: ShareConfig = ShareConfig::read_write().with_announce(false);
-const CLIENT_POLICY: ShareConfig = ShareConfig::read_write().with_announce(true);
+use support::{CLIENT_POLICY, Net, SERVER_POLICY, doc_with, get, put};
 
 /// A phone fetches 20 documents and changes one; returns the server's
 /// `StateChanged` count.
 fn state_changes_while_syncing(report: bool) -> usize {
     let mut net = Net::new();
-    let server = net.add_peer("server", SERVER_POLICY);
-    net.peer_mut(server).hub.set_lazy_incoming_attachment(true);
+    let server = net.add_lazy_server();
     net.peer_mut(server).hub.set_report_connection_info(report);
     let docs: Vec<_> = (0..20)
         .map(|i| net.create_doc(server, doc_with("title", &format!("doc {i}"))))

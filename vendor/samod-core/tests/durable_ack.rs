@@ -2,17 +2,12 @@
 //! (our heads in a sync message) once the change is stored.
 mod support;
 
-use samod_core::ShareConfig;
-use support::{Net, doc_with, get, put};
-
-const SERVER_POLICY: ShareConfig = ShareConfig::read_write().with_announce(false);
-const CLIENT_POLICY: ShareConfig = ShareConfig::read_write().with_announce(true);
+use support::{CLIENT_POLICY, Net, doc_with, get, put};
 
 #[test]
 fn change_is_acknowledged_only_after_it_is_stored() {
     let mut net = Net::new();
-    let server = net.add_peer("server", SERVER_POLICY);
-    net.peer_mut(server).hub.set_lazy_incoming_attachment(true);
+    let server = net.add_lazy_server();
     let phone = net.add_peer("phone", CLIENT_POLICY);
     let reader = net.add_peer("reader", CLIENT_POLICY);
     let (phone_conn, _) = net.connect(phone, server);
@@ -58,8 +53,7 @@ fn change_is_acknowledged_only_after_it_is_stored() {
 #[test]
 fn loading_a_document_does_not_write_it_again() {
     let mut net = Net::new();
-    let server = net.add_peer("server", SERVER_POLICY);
-    net.peer_mut(server).hub.set_lazy_incoming_attachment(true);
+    let server = net.add_lazy_server();
     let phone = net.add_peer("phone", CLIENT_POLICY);
     let (phone_conn, _) = net.connect(phone, server);
     let doc = net.create_doc(phone, doc_with("note", "one"));

@@ -3,11 +3,7 @@
 //! connection costs does not grow with the number of documents loaded.
 mod support;
 
-use samod_core::ShareConfig;
-use support::{Net, doc_with, get, put};
-
-const SERVER_POLICY: ShareConfig = ShareConfig::read_write().with_announce(false);
-const CLIENT_POLICY: ShareConfig = ShareConfig::read_write().with_announce(true);
+use support::{CLIENT_POLICY, Net, SERVER_POLICY, doc_with, get, put};
 
 fn server_with_docs(
     net: &mut Net,

@@ -10,12 +10,8 @@ use std::sync::{
     atomic::{AtomicUsize, Ordering},
 };
 
-use samod_core::ShareConfig;
-use support::{Net, doc_with, put};
+use support::{CLIENT_POLICY, Net, doc_with, put};
 use tracing_subscriber::{Layer, filter::LevelFilter, layer::Context, layer::SubscriberExt};
-
-const SERVER_POLICY: ShareConfig = ShareConfig::read_write().with_announce(false);
-const CLIENT_POLICY: ShareConfig = ShareConfig::read_write().with_announce(true);
 
 struct CountSpans(Arc<AtomicUsize>);
 
@@ -38,8 +34,7 @@ fn spans_while_relaying_a_note(level: LevelFilter) -> usize {
         tracing_subscriber::registry().with(CountSpans(count.clone()).with_filter(level));
     tracing::subscriber::with_default(subscriber, || {
         let mut net = Net::new();
-        let server = net.add_peer("server", SERVER_POLICY);
-        net.peer_mut(server).hub.set_lazy_incoming_attachment(true);
+        let server = net.add_lazy_server();
         let writer = net.add_peer("writer", CLIENT_POLICY);
         net.connect(writer, server);
         let doc = net.create_doc(writer, doc_with("note", "first"));

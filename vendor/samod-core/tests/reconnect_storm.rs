@@ -2,17 +2,12 @@
 //! documents; every phone and the server must end with every change.
 mod support;
 
-use samod_core::ShareConfig;
-use support::{Net, doc_with, put};
-
-const SERVER_POLICY: ShareConfig = ShareConfig::read_write().with_announce(false);
-const CLIENT_POLICY: ShareConfig = ShareConfig::read_write().with_announce(true);
+use support::{CLIENT_POLICY, Net, doc_with, put};
 
 #[test]
 fn phones_reconnecting_at_once_all_converge() {
     let mut net = Net::new();
-    let server = net.add_peer("server", SERVER_POLICY);
-    net.peer_mut(server).hub.set_lazy_incoming_attachment(true);
+    let server = net.add_lazy_server();
     let docs: Vec<_> = (0..3)
         .map(|i| net.create_doc(server, doc_with("title", &format!("doc {i}"))))
         .collect();

@@ -4,22 +4,12 @@ mod support;
 
 use std::time::Duration;
 
-use samod_core::ShareConfig;
-use support::{Net, doc_with, get, put};
-
-const SERVER_POLICY: ShareConfig = ShareConfig::read_write().with_announce(false);
-const CLIENT_POLICY: ShareConfig = ShareConfig::read_write().with_announce(true);
-
-fn lazy_server(net: &mut Net) -> usize {
-    let server = net.add_peer("server", SERVER_POLICY);
-    net.peer_mut(server).hub.set_lazy_incoming_attachment(true);
-    server
-}
+use support::{CLIENT_POLICY, Net, doc_with, get, put};
 
 #[test]
 fn idle_document_is_unloaded_and_reloads_with_nothing_lost() {
     let mut net = Net::new();
-    let server = lazy_server(&mut net);
+    let server = net.add_lazy_server();
     let alice = net.add_peer("alice", CLIENT_POLICY);
     let (alice_conn, _) = net.connect(alice, server);
     let doc = net.create_doc(alice, doc_with("note", "one"));
@@ -50,7 +40,7 @@ fn idle_document_is_unloaded_and_reloads_with_nothing_lost() {
 #[test]
 fn document_a_peer_uses_or_that_is_recent_is_not_unloaded() {
     let mut net = Net::new();
-    let server = lazy_server(&mut net);
+    let server = net.add_lazy_server();
     let alice = net.add_peer("alice", CLIENT_POLICY);
     let (alice_conn, _) = net.connect(alice, server);
     let doc = net.create_doc(alice, doc_with("note", "one"));
@@ -72,7 +62,7 @@ fn document_a_peer_uses_or_that_is_recent_is_not_unloaded() {
 #[test]
 fn request_arriving_while_unloading_is_answered_after_reload() {
     let mut net = Net::new();
-    let server = lazy_server(&mut net);
+    let server = net.add_lazy_server();
     let alice = net.add_peer("alice", CLIENT_POLICY);
     let (alice_conn, _) = net.connect(alice, server);
     let doc = net.create_doc(alice, doc_with("note", "one"));
@@ -108,7 +98,7 @@ fn request_arriving_while_unloading_is_answered_after_reload() {
 #[test]
 fn change_arriving_while_unloading_is_kept_and_acknowledged() {
     let mut net = Net::new();
-    let server = lazy_server(&mut net);
+    let server = net.add_lazy_server();
     let alice = net.add_peer("alice", CLIENT_POLICY);
     let (alice_conn, _) = net.connect(alice, server);
     let doc = net.create_doc(alice, doc_with("note", "one"));

@@ -129,6 +129,12 @@ impl Default for Net {
     }
 }
 
+/// A server's share policy: read-write, never announcing its documents (the
+/// JS sync server's `sharePolicy: false`, and Glosa's).
+pub const SERVER_POLICY: ShareConfig = ShareConfig::read_write().with_announce(false);
+/// A phone's share policy: read-write, announcing its documents.
+pub const CLIENT_POLICY: ShareConfig = ShareConfig::read_write().with_announce(true);
+
 impl Net {
     pub fn new() -> Self {
         Self {
@@ -137,6 +143,14 @@ impl Net {
             pending_dials: HashMap::new(),
             rng: rand::rngs::StdRng::seed_from_u64(7),
         }
+    }
+
+    /// A server named "server" as Glosa runs one: it attaches an accepted
+    /// connection to a document only once the peer asks for it.
+    pub fn add_lazy_server(&mut self) -> PeerIdx {
+        let server = self.add_peer("server", SERVER_POLICY);
+        self.peer_mut(server).hub.set_lazy_incoming_attachment(true);
+        server
     }
 
     pub fn add_peer(&mut self, name: &str, policy: ShareConfig) -> PeerIdx {
