@@ -184,8 +184,12 @@ async fn unload_idle(repo: Repo) {
     loop {
         tick.tick().await;
         // Documents unloaded on the previous tick have finished by now, and
-        // connections closed since then have dropped their buffers.
-        memory::release();
+        // connections closed since then have dropped their buffers. On a
+        // storage thread: a trim takes milliseconds (once 15 ms) and the
+        // sync protocol has one thread by default (`--threads`).
+        if tokio::task::spawn_blocking(memory::release).await.is_err() {
+            tracing::warn!("returning freed memory to the system failed");
+        }
         if repo.unload_idle(IDLE_UNLOAD).is_err() {
             return;
         }
