@@ -65,9 +65,8 @@ pub struct DocumentActor {
     /// Connections added since the last share policy checks were enqueued;
     /// only a new connection's policy is unknown (§16).
     unchecked: Vec<ConnectionId>,
-    /// Connections that buffered sync messages while their share policy
-    /// was pending, so counting the buffered messages needn't walk every
-    /// peer (§16).
+    /// Connections with sync messages buffered while their share policy is
+    /// pending, so counting them needn't walk every peer (§16).
     buffering: HashSet<ConnectionId>,
 }
 
@@ -150,6 +149,30 @@ impl Asker<'_> {
 enum Scope {
     Everyone,
     Peers(Vec<ConnectionId>),
+}
+
+impl Scope {
+    /// Calls `f` for each connected peer in the scope.
+    fn visit(
+        &self,
+        peers: &mut HashMap<ConnectionId, Box<PeerDocConnection>>,
+        mut f: impl FnMut(ConnectionId, &mut PeerDocConnection),
+    ) {
+        match self {
+            Scope::Everyone => {
+                for (conn_id, peer) in peers.iter_mut() {
+                    f(*conn_id, peer);
+                }
+            }
+            Scope::Peers(conn_ids) => {
+                for conn_id in conn_ids {
+                    if let Some(peer) = peers.get_mut(conn_id) {
+                        f(*conn_id, peer);
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -625,6 +648,7 @@ impl DocumentActor {
         };
         let previous = peer_conn.set_share_config(config);
         let pending = std::mem::take(&mut peer_conn.pending_sync_messages);
+        self.buffering.remove(&conn_id);
         if let Phase::Requesting(request) = &mut self.phase {
             request.share_policy_changed(conn_id, previous, config);
         }
@@ -825,37 +849,16 @@ impl DocumentActor {
             asked: &mut self.peers_asked,
             out,
         };
-        match scope {
-            Scope::Everyone => {
-                ask.awaiting.clear();
-                for (conn_id, peer_conn) in &mut self.peer_connections {
-                    ask.peer(*conn_id, peer_conn);
-                }
-            }
-            Scope::Peers(conn_ids) => {
-                for conn_id in conn_ids {
-                    match self.peer_connections.get_mut(conn_id) {
-                        Some(peer_conn) => ask.peer(*conn_id, peer_conn),
-                        None => {
-                            ask.awaiting.remove(conn_id);
-                        }
-                    }
-                }
-            }
-        }
+        scope.visit(&mut self.peer_connections, |conn_id, peer_conn| {
+            ask.peer(conn_id, peer_conn)
+        });
     }
 
-    /// Sync messages buffered while share policies were pending.
-    fn buffered_messages(&mut self) -> usize {
-        let peers = &self.peer_connections;
-        self.buffering.retain(|conn_id| {
-            peers
-                .get(conn_id)
-                .is_some_and(|conn| !conn.pending_sync_messages.is_empty())
-        });
+    /// Sync messages buffered while share policies are pending.
+    fn buffered_messages(&self) -> usize {
         self.buffering
             .iter()
-            .filter_map(|conn_id| peers.get(conn_id))
+            .filter_map(|conn_id| self.peer_connections.get(conn_id))
             .map(|conn| conn.pending_sync_messages.len())
             .sum()
     }
@@ -873,25 +876,11 @@ impl DocumentActor {
 
     fn new_peer_states(&mut self, scope: &Scope) -> Option<HashMap<ConnectionId, PeerDocState>> {
         let mut new_states = HashMap::new();
-        let mut pop = |conn_id: ConnectionId, peer: &mut PeerDocConnection| {
+        scope.visit(&mut self.peer_connections, |conn_id, peer| {
             if let Some(new_state) = peer.pop() {
                 new_states.insert(conn_id, new_state);
             }
-        };
-        match scope {
-            Scope::Everyone => {
-                for (conn_id, peer) in &mut self.peer_connections {
-                    pop(*conn_id, peer);
-                }
-            }
-            Scope::Peers(conn_ids) => {
-                for conn_id in conn_ids {
-                    if let Some(peer) = self.peer_connections.get_mut(conn_id) {
-                        pop(*conn_id, peer);
-                    }
-                }
-            }
-        }
+        });
         if new_states.is_empty() {
             None
         } else {
@@ -919,6 +908,8 @@ impl DocumentActor {
         if self.peer_connections.remove(&conn_id).is_some() {
             self.connections_version += 1;
         }
+        self.asking.awaiting.remove(&conn_id);
+        self.buffering.remove(&conn_id);
         self.check_policy_tasks.retain(|_, id| *id != conn_id);
         if let Phase::Requesting(request) = &mut self.phase {
             request.remove_connection(conn_id);
