@@ -35,6 +35,8 @@ use crate::types::{ActorId, ChangeHash, ObjId, ObjMeta, OpId, SequenceType, Text
 use crate::{AutomergeError, Change, Cursor, Fragment, ObjType, Prop};
 
 pub(crate) mod current_state;
+mod sleep;
+pub use sleep::Asleep;
 
 // FIXME
 //#[cfg(test)]
@@ -255,13 +257,15 @@ pub struct Automerge {
     /// Current dependencies of this document (heads hashes).
     deps: HashSet<ChangeHash>,
     /// The set of operations that form this document.
-    pub(crate) ops: OpSet,
+    pub(crate) ops: sleep::Ops,
     /// The current actor.
     actor: Actor,
     /// The current author.
     author: Option<Author<'static>>,
     /// Changes recently encoded for sync messages (Glosa patch).
     pub(crate) sent_changes: crate::sync::ChangeCache,
+    /// Set while the op set is dropped (Glosa patch, see `sleep`).
+    sleeping: Option<Box<sleep::Sleeping>>,
 }
 
 impl Automerge {
@@ -271,11 +275,12 @@ impl Automerge {
             queue: ChangeQueue::new(),
             change_graph: ChangeGraph::new(0),
             authors: Authors::with_actors(0),
-            ops: OpSet::new(TextEncoding::platform_default()),
+            ops: OpSet::new(TextEncoding::platform_default()).into(),
             deps: Default::default(),
             actor: Actor::Unused(ActorId::random()),
             author: None,
             sent_changes: Default::default(),
+            sleeping: None,
         }
     }
 
@@ -312,11 +317,12 @@ impl Automerge {
             queue: ChangeQueue::new(),
             change_graph: ChangeGraph::new(0),
             authors: Authors::with_actors(0),
-            ops: OpSet::new(encoding),
+            ops: OpSet::new(encoding).into(),
             deps: Default::default(),
             actor: Actor::Unused(ActorId::random()),
             author: None,
             sent_changes: Default::default(),
+            sleeping: None,
         }
     }
 
@@ -328,11 +334,12 @@ impl Automerge {
             queue: ChangeQueue::new(),
             change_graph,
             authors,
-            ops,
+            ops: ops.into(),
             deps,
             actor: Actor::Unused(ActorId::random()),
             author: None,
             sent_changes: Default::default(),
+            sleeping: None,
         };
         doc.remove_unused_actors(false);
         doc
@@ -1172,6 +1179,9 @@ impl Automerge {
 
     /// Save the entirety of this document in a compact form.
     pub fn save(&self) -> Vec<u8> {
+        if let Some(saved) = self.sleeping_save() {
+            return saved.to_vec();
+        }
         self.save_with_options(SaveOptions::default())
     }
 
@@ -2275,7 +2285,7 @@ impl ReadDoc for Automerge {
 
     fn stats(&self) -> crate::read::Stats {
         let num_changes = self.change_graph.len() as u64;
-        let num_ops = self.ops.len() as u64;
+        let num_ops = self.sleeping_num_ops().unwrap_or(self.ops.len() as u64);
         let num_actors = self.ops.actors.len() as u64;
         let cargo_package_name = env!("CARGO_PKG_NAME");
         let cargo_package_version = env!("CARGO_PKG_VERSION");

@@ -74,6 +74,7 @@ use std::collections::{HashMap, HashSet};
 #[cfg(test)]
 use crate::ReadDoc;
 use crate::{
+    automerge::Asleep,
     patches::PatchLog,
     storage::{parse, ReadChangeOpError},
     Automerge, AutomergeError, Change, ChangeHash,
@@ -169,6 +170,45 @@ impl MessageVersion {
 
 impl SyncDoc for Automerge {
     fn generate_sync_message(&self, sync_state: &mut State) -> Option<Message> {
+        match self.try_generate_sync_message(sync_state) {
+            Ok(message) => message,
+            Err(Asleep) => {
+                // Only a caller that ignores `Automerge::sleep`'s contract
+                // gets here: nothing is sent, the sync state is unchanged.
+                tracing::error!("generate_sync_message on a sleeping document; wake it first");
+                None
+            }
+        }
+    }
+
+    fn receive_sync_message(
+        &mut self,
+        sync_state: &mut State,
+        message: Message,
+    ) -> Result<(), AutomergeError> {
+        let mut patch_log = PatchLog::inactive();
+        self.receive_sync_message_inner(sync_state, message, &mut patch_log)
+    }
+
+    fn receive_sync_message_log_patches(
+        &mut self,
+        sync_state: &mut State,
+        message: Message,
+        patch_log: &mut PatchLog,
+    ) -> Result<(), AutomergeError> {
+        self.receive_sync_message_inner(sync_state, message, patch_log)
+    }
+}
+
+impl Automerge {
+    /// [`SyncDoc::generate_sync_message`], also on a sleeping document
+    /// (see [`Automerge::sleep`]): [`Asleep`] when the message would carry
+    /// changes that need the document's operations, with `sync_state` left
+    /// as it was, so the caller can wake the document and generate again.
+    pub fn try_generate_sync_message(
+        &self,
+        sync_state: &mut State,
+    ) -> Result<Option<Message>, Asleep> {
         let our_heads = self.get_heads();
 
         let our_need = if sync_state.read_only {
@@ -193,7 +233,7 @@ impl SyncDoc for Automerge {
                     .iter()
                     .all(|hash| self.has_change(hash))
                 {
-                    return Some(Message::reset(our_heads));
+                    return Ok(Some(Message::reset(our_heads)));
                 }
             }
         }
@@ -217,7 +257,7 @@ impl SyncDoc for Automerge {
             if sync_state.in_flight && sync_state.have_responded {
                 // Our waiting message is on its way; its answer will prompt
                 // the next one.
-                return None;
+                return Ok(None);
             }
             sync_state
                 .waited_for_heads
@@ -258,7 +298,10 @@ impl SyncDoc for Automerge {
                     let all_hashes = self.change_graph.get_hashes(&[]);
                     MessageBuilder::new_v2(self.save_for_sync(), all_hashes)
                 } else {
-                    let changes = self.changes_to_send(&hashes).ok()?;
+                    self.check_awake_for(&hashes)?;
+                    let Ok(changes) = self.changes_to_send(&hashes) else {
+                        return Ok(None);
+                    };
                     MessageBuilder::new(changes, sync_state)
                 }
             }
@@ -272,10 +315,10 @@ impl SyncDoc for Automerge {
 
         if heads_unchanged && sync_state.have_responded {
             if (heads_equal || sync_state.read_only) && message_builder.is_empty() {
-                return None;
+                return Ok(None);
             }
             if sync_state.in_flight {
-                return None;
+                return Ok(None);
             }
         }
 
@@ -315,29 +358,9 @@ impl SyncDoc for Automerge {
             .build();
 
         sync_state.in_flight = true;
-        Some(sync_message)
+        Ok(Some(sync_message))
     }
 
-    fn receive_sync_message(
-        &mut self,
-        sync_state: &mut State,
-        message: Message,
-    ) -> Result<(), AutomergeError> {
-        let mut patch_log = PatchLog::inactive();
-        self.receive_sync_message_inner(sync_state, message, &mut patch_log)
-    }
-
-    fn receive_sync_message_log_patches(
-        &mut self,
-        sync_state: &mut State,
-        message: Message,
-        patch_log: &mut PatchLog,
-    ) -> Result<(), AutomergeError> {
-        self.receive_sync_message_inner(sync_state, message, patch_log)
-    }
-}
-
-impl Automerge {
     /// The changes named by `hashes`, in causal order, for a sync message.
     /// Reuses the bytes built for an earlier message (see `change_cache`):
     /// rebuilding a change walks the whole op set.
@@ -355,7 +378,10 @@ impl Automerge {
     /// last save at the same heads (see `change_cache`): compressing the
     /// document is most of what a first sync costs, and phones that fetch
     /// the same library one after another would pay it each time.
-    fn save_for_sync(&self) -> Vec<u8> {
+    pub(crate) fn save_for_sync(&self) -> Vec<u8> {
+        if let Some(saved) = self.sleeping_save() {
+            return saved.to_vec();
+        }
         self.sent_changes.saved(&self.get_heads(), || self.save())
     }
 
@@ -471,6 +497,8 @@ impl Automerge {
 
         let changes_is_empty = message_changes.is_empty();
         if !changes_is_empty && !sync_state.read_only {
+            // Applying changes needs the operations (see `Automerge::sleep`).
+            self.wake()?;
             self.load_incremental_log_patches(&message_changes.join(), patch_log)?;
             sync_state.shared_heads = advance_heads(
                 &before_heads.iter().collect(),

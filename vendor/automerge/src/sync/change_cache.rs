@@ -113,6 +113,22 @@ impl ChangeCache {
     }
 }
 
+impl ChangeCache {
+    /// Whether every change named by `hashes` is cached (a sleeping document
+    /// can send those without its operations).
+    pub(crate) fn has_all(&self, hashes: &[ChangeHash]) -> bool {
+        let inner = self.lock();
+        hashes.iter().all(|hash| inner.changes.contains_key(hash))
+    }
+
+    /// Keep `bytes` as the save at `heads` (a document woken from them),
+    /// if it fits the budget.
+    pub(crate) fn keep_saved(&self, heads: Vec<ChangeHash>, bytes: Vec<u8>) {
+        let mut inner = self.lock();
+        inner.saved = (bytes.len() <= MAX_BYTES).then_some((heads, bytes));
+    }
+}
+
 impl Inner {
     fn insert(&mut self, change: Change) {
         let size = change.raw_bytes().len();
