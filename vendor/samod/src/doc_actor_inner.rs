@@ -60,8 +60,15 @@ impl DocActorInner {
         }
     }
 
-    pub(crate) fn document(&self) -> &Automerge {
-        self.actor.document()
+    /// Whether the document sleeps, without waking it.
+    pub(crate) fn is_asleep(&self) -> bool {
+        self.actor.document().is_asleep()
+    }
+
+    /// The document, woken if it sleeps (samod-core §17): a handle's
+    /// checks read its changes.
+    pub(crate) fn document(&mut self) -> &Automerge {
+        self.actor.document_awake()
     }
 
     pub(crate) fn with_document<F, R>(&mut self, f: F) -> R

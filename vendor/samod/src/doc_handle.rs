@@ -80,6 +80,11 @@ impl DocHandle {
         }
     }
 
+    /// Whether the document sleeps (samod-core, vendor/README.md §17).
+    pub(crate) fn is_asleep(&self) -> bool {
+        self.inner.lock().unwrap().is_asleep()
+    }
+
     /// Whether a clone of this handle exists besides this one.
     pub(crate) fn is_shared(&self) -> bool {
         Arc::strong_count(&self.holders) > 1
@@ -243,7 +248,7 @@ impl DocHandle {
                     continue;
                 };
                 {
-                    let inner = inner.lock().unwrap();
+                    let mut inner = inner.lock().unwrap();
                     if their_heads
                         .iter()
                         .all(|h| inner.document().get_change_by_hash(h).is_some())

@@ -952,6 +952,20 @@ impl Repo {
     /// while no peer is connected at all. Call this periodically (e.g. every
     /// minute from a timer task).
     pub fn unload_idle(&self, idle_for: std::time::Duration) -> Result<(), Stopped> {
+        self.unload_idle_sleeping_after(idle_for, idle_for)
+    }
+
+    /// [`Repo::unload_idle`], and documents that peers have open but nobody
+    /// used for `sleep_after` sleep: they drop their operations, still
+    /// answer quiet peers and new peers' first syncs, and load the
+    /// operations back from a save kept in memory when something needs
+    /// them (samod-core, vendor/README.md §17). Documents the application
+    /// holds a [`DocHandle`] for neither sleep nor unload.
+    pub fn unload_idle_sleeping_after(
+        &self,
+        idle_for: std::time::Duration,
+        sleep_after: std::time::Duration,
+    ) -> Result<(), Stopped> {
         let mut inner = self.inner.lock().unwrap();
         if inner.stopping {
             return Err(Stopped);
@@ -962,7 +976,11 @@ impl Repo {
             .filter(|(_, actor)| actor.doc.is_shared())
             .map(|(actor_id, _)| *actor_id)
             .collect();
-        inner.handle_event(HubEvent::unload_idle(idle_for, pinned));
+        inner.handle_event(HubEvent::unload_idle_sleeping_after(
+            idle_for,
+            sleep_after,
+            pinned,
+        ));
         Ok(())
     }
 
@@ -970,6 +988,18 @@ impl Repo {
     /// monitoring, e.g. to watch [`Repo::unload_idle`] at work.
     pub fn loaded_documents(&self) -> usize {
         self.inner.lock().unwrap().actors.len()
+    }
+
+    /// How many loaded documents sleep now (see
+    /// [`Repo::unload_idle_sleeping_after`]). For monitoring; it locks each
+    /// loaded document in turn.
+    pub fn sleeping_documents(&self) -> usize {
+        // Not under the repo's lock: each document's lock is taken alone.
+        let docs: Vec<DocHandle> = {
+            let inner = self.inner.lock().unwrap();
+            inner.actors.values().map(|a| a.doc.clone()).collect()
+        };
+        docs.iter().filter(|doc| doc.is_asleep()).count()
     }
 
     /// Stop the `Samod` instance.

@@ -308,8 +308,42 @@ impl DocumentActor {
         self.local_peer_id.clone()
     }
 
+    /// The document as it is: while it sleeps (§17) only its heads, change
+    /// graph and [`Automerge::stats`] are there. [`Self::document_awake`]
+    /// for anything else.
     pub fn document(&self) -> &Automerge {
         &self.doc
+    }
+
+    /// The document, woken first if it sleeps (vendor/README.md §17).
+    pub fn document_awake(&mut self) -> &Automerge {
+        self.wake();
+        &self.doc
+    }
+
+    /// Load a sleeping document's operations back. The kept save is our own
+    /// document at our heads, so this fails only on a bug; the document then
+    /// stays asleep, answering what needs no operations, and says so.
+    fn wake(&mut self) {
+        if let Err(e) = self.doc.wake() {
+            tracing::error!(document_id=%self.document_id, err=?e, "could not wake a sleeping document");
+        }
+    }
+
+    /// Drop the document's operations while no peer needs them (§17): only
+    /// when it is ready, everything is written, and no message waits for a
+    /// share policy. Peers keep their sync states; whatever needs the
+    /// operations again wakes it.
+    fn sleep(&mut self) {
+        if self.run_state == RunState::Running
+            && matches!(self.phase, Phase::Ready(_))
+            && self.on_disk_state.is_flushed()
+            && self.on_disk_state.saved_heads() == Some(self.doc.get_heads().as_slice())
+            && self.buffering.is_empty()
+            && self.doc.sleep()
+        {
+            tracing::debug!(document_id=%self.document_id, "document sleeps");
+        }
     }
 
     fn document_mut(&mut self) -> &mut Automerge {
@@ -415,6 +449,8 @@ impl DocumentActor {
                 "document is not ready".to_string(),
             ));
         }
+        // The application reads and writes the operations.
+        self.wake();
         Ok(WithDocGuard::new(self))
     }
 
@@ -445,6 +481,9 @@ impl DocumentActor {
             ActorInput::HandleDocMessage { connection_id, .. } => {
                 self.asking.peers.insert(*connection_id);
             }
+            // Nothing about the document or a peer changes: asking anyone
+            // would only risk waking it.
+            ActorInput::Sleep => return self.sleep(),
             _ => self.asking.everyone = true,
         }
         match input {
@@ -461,6 +500,7 @@ impl DocumentActor {
                     self.apply_share_policy(now, out, conn, config);
                 }
             }
+            ActorInput::Sleep => {} // handled (and returned) above
             ActorInput::Terminate => {
                 if self.run_state == RunState::Running {
                     self.run_state = RunState::Stopping;
@@ -572,8 +612,13 @@ impl DocumentActor {
         // that we have it. Sending before the put completed would let a crash
         // lose a change the peer believes is safe (and then never resends).
         // Messages are generated on the step in which the last put completes.
-        self.on_disk_state
-            .save_new_changes(out, &self.document_id, &self.doc);
+        // A sleeping document has nothing unsaved (it sleeps only once all
+        // is written, and any change wakes it), and finding that out would
+        // read its operations.
+        if !self.doc.is_asleep() {
+            self.on_disk_state
+                .save_new_changes(out, &self.document_id, &self.doc);
+        }
         // Once per step, not once per peer: with 200 readers on a document
         // every answer from one of them steps the actor (vendor/README.md §12).
         let heads = self.doc.get_heads();

@@ -99,6 +99,11 @@ impl OnDiskState {
         self.running_puts.is_empty()
     }
 
+    /// The heads up to which the document has been written (or was loaded).
+    pub(super) fn saved_heads(&self) -> Option<&[automerge::ChangeHash]> {
+        self.last_saved_heads.as_deref()
+    }
+
     pub(super) fn has_task(&self, task_id: IoTaskId) -> bool {
         self.running_puts.contains_key(&task_id) || self.running_deletes.contains_key(&task_id)
     }

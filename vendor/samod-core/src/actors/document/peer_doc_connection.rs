@@ -4,7 +4,7 @@ mod tests;
 use std::time::{Duration, Instant};
 
 use automerge::{
-    Automerge, AutomergeError,
+    Asleep, Automerge, AutomergeError,
     sync::{self, SyncDoc},
 };
 
@@ -167,17 +167,42 @@ impl PeerDocConnection {
         now: UnixTimestamp,
         doc: &Automerge,
     ) -> Vec<(sync::Message, Duration)> {
-        self.generate_sync_messages_at(now, doc, &doc.get_heads())
+        self.generate_with(now, &doc.get_heads(), |state| {
+            doc.generate_sync_message(state)
+        })
     }
 
     /// [`Self::generate_sync_messages`] with the document's current heads,
     /// which a caller walking every peer computes once rather than per peer
-    /// (vendor/README.md §12).
+    /// (vendor/README.md §12). A sleeping document (§17) answers what it can
+    /// without its operations and is woken for the rest.
     pub(super) fn generate_sync_messages_at(
         &mut self,
         now: UnixTimestamp,
-        doc: &Automerge,
+        doc: &mut Automerge,
         heads: &[automerge::ChangeHash],
+    ) -> Vec<(sync::Message, Duration)> {
+        let connection_id = self.connection_id;
+        self.generate_with(now, heads, |state| {
+            match doc.try_generate_sync_message(state) {
+                Ok(message) => message,
+                Err(Asleep) => {
+                    // The state is as it was; generate again, awake.
+                    if let Err(e) = doc.wake() {
+                        tracing::error!(?connection_id, err=?e, "could not wake a sleeping document");
+                        return None;
+                    }
+                    doc.generate_sync_message(state)
+                }
+            }
+        })
+    }
+
+    fn generate_with(
+        &mut self,
+        now: UnixTimestamp,
+        heads: &[automerge::ChangeHash],
+        mut generate: impl FnMut(&mut sync::State) -> Option<sync::Message>,
     ) -> Vec<(sync::Message, Duration)> {
         if let Some(Unanswered { messages, since }) = self.unanswered
             && messages >= MAX_UNANSWERED
@@ -194,7 +219,7 @@ impl PeerDocConnection {
         let mut messages = Vec::new();
         loop {
             let start = Instant::now();
-            let Some(msg) = doc.generate_sync_message(&mut self.sync_state) else {
+            let Some(msg) = generate(&mut self.sync_state) else {
                 break;
             };
             let duration = start.elapsed();

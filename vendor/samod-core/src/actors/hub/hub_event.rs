@@ -218,12 +218,31 @@ impl HubEvent {
     /// which the caller should drop it. A later request for the document
     /// loads it again from storage; requests that arrive while it is
     /// unloading are deferred and replayed on the new actor.
+    ///
+    /// A document that connections are attached to, idle as long, sleeps
+    /// (drops its operations until they are needed, vendor/README.md §17).
     pub fn unload_idle(
         idle_for: std::time::Duration,
         pinned: std::collections::HashSet<DocumentActorId>,
     ) -> HubEvent {
+        Self::unload_idle_sleeping_after(idle_for, idle_for, pinned)
+    }
+
+    /// [`HubEvent::unload_idle`], with documents that connections are
+    /// attached to sleeping after `sleep_after` of idleness rather than
+    /// `idle_for`. Waking a document costs a parse of its save in memory,
+    /// no storage read, so it can sleep sooner than it is unloaded.
+    pub fn unload_idle_sleeping_after(
+        idle_for: std::time::Duration,
+        sleep_after: std::time::Duration,
+        pinned: std::collections::HashSet<DocumentActorId>,
+    ) -> HubEvent {
         HubEvent {
-            payload: HubEventPayload::Input(HubInput::UnloadIdle { idle_for, pinned }),
+            payload: HubEventPayload::Input(HubInput::UnloadIdle {
+                idle_for,
+                sleep_after,
+                pinned,
+            }),
         }
     }
 

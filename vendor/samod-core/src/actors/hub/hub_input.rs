@@ -66,9 +66,11 @@ pub(crate) enum HubInput {
         listener_id: ListenerId,
     },
     /// Unload documents that no connection is attached to, that are not in
-    /// `pinned`, and that have been idle for at least `idle_for`.
+    /// `pinned`, and that have been idle for at least `idle_for`; put those
+    /// with connections to sleep after `sleep_after` (§17).
     UnloadIdle {
         idle_for: std::time::Duration,
+        sleep_after: std::time::Duration,
         pinned: std::collections::HashSet<DocumentActorId>,
     },
     Stop,

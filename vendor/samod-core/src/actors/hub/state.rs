@@ -576,9 +576,13 @@ impl State {
                     HubInput::RemoveListener { listener_id } => {
                         self.handle_remove_listener(results, listener_id);
                     }
-                    HubInput::UnloadIdle { idle_for, pinned } => {
+                    HubInput::UnloadIdle {
+                        idle_for,
+                        sleep_after,
+                        pinned,
+                    } => {
                         if self.run_state == RunState::Running {
-                            self.handle_unload_idle(now, results, idle_for, &pinned);
+                            self.handle_unload_idle(now, results, idle_for, sleep_after, &pinned);
                         }
                     }
                 }
@@ -924,15 +928,24 @@ impl State {
     /// not hold (`pinned`), and that has been idle for `idle_for`, to flush
     /// and terminate. Returns nothing: terminated actors are reported in
     /// [`HubResults::terminated_actors`] once they have flushed.
+    ///
+    /// An actor that peers are attached to, idle for `sleep_after`, is
+    /// asked to sleep instead (vendor/README.md §17): to drop its document's
+    /// operations, which its quiet peers do not need, once per period of
+    /// use. One the application holds is left alone: it reads the document
+    /// whenever it likes.
     fn handle_unload_idle(
         &mut self,
         now: UnixTimestamp,
         out: &mut HubResults,
         idle_for: Duration,
+        sleep_after: Duration,
         pinned: &HashSet<DocumentActorId>,
     ) {
         for actor in self.actors.values_mut() {
-            let idle = now >= actor.last_active && now - actor.last_active >= idle_for;
+            let idle_since =
+                |period: Duration| now >= actor.last_active && now - actor.last_active >= period;
+            let idle = idle_since(idle_for);
             if actor.unloading.is_none()
                 && actor.connections.is_empty()
                 && idle
@@ -942,6 +955,13 @@ impl State {
                 tracing::debug!(document_id=%actor.document_id, "unloading idle document");
                 actor.unloading = Some(Deferred::default());
                 out.send_to_doc_actor(actor.actor_id, HubToDocMsgPayload::Terminate);
+            } else if actor.unloading.is_none()
+                && idle_since(sleep_after)
+                && actor.slept_at != Some(actor.last_active)
+                && !pinned.contains(&actor.actor_id)
+            {
+                actor.slept_at = Some(actor.last_active);
+                out.send_to_doc_actor(actor.actor_id, HubToDocMsgPayload::Sleep);
             }
         }
     }

@@ -19,6 +19,10 @@ pub(crate) enum HubToDocMsgPayload {
     /// Request the actor to terminate gracefully.
     Terminate,
 
+    /// The document has been idle with peers attached: drop its operations
+    /// until it is needed (vendor/README.md §17).
+    Sleep,
+
     UpdateSharePolicy {
         peer_id: crate::PeerId,
         config: crate::ShareConfig,

@@ -24,6 +24,9 @@ pub(crate) struct ActorInfo {
     /// Work for the document that arrives meanwhile is deferred and replayed
     /// on a fresh actor once this one has flushed and terminated.
     pub(crate) unloading: Option<Deferred>,
+    /// `last_active` when the hub last asked the actor to sleep (§17): it is
+    /// asked again only after it has been used since.
+    pub(crate) slept_at: Option<UnixTimestamp>,
 }
 
 /// Work for a document whose actor is being unloaded.
@@ -52,6 +55,7 @@ impl ActorInfo {
             connections: HashSet::new(),
             last_active: now,
             unloading: None,
+            slept_at: None,
         }
     }
 }
