@@ -168,13 +168,23 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(20);
 /// the whole library would stay loaded that long).
 pub const IDLE_UNLOAD: Duration = Duration::from_secs(2);
 
+/// A document phones have open but nobody used for this long sleeps: it
+/// drops its operations, most of its memory, and keeps a compressed save
+/// (vendor/README.md §17). Asleep it still answers a phone's first sync and
+/// every acknowledgement; a note, or a phone that lacks a few changes,
+/// wakes it with a parse of that save, no disk read. A first install of 600
+/// documents otherwise holds all of them in memory while the phone stays
+/// connected.
+pub const IDLE_SLEEP: Duration = Duration::from_secs(1);
+
 /// How often idle documents are looked for and freed memory is handed back.
 /// The walk of the loaded documents is cheap; `malloc_trim` took 0.3-2 ms
-/// under syncbench's loads (at most 0.2 % of a core), and trimming every
-/// second, not only after unloads, keeps a burst's freed memory from staying
-/// resident while the burst lasts: peak RSS 39 against 44-49 MB on
-/// reconnect_merge and cold_fill (bench/README.md §12).
-const UNLOAD_TICK: Duration = Duration::from_secs(1);
+/// under syncbench's loads (at most 0.4 % of a core twice a second), and
+/// trimming this often, not only after unloads, keeps a burst's freed memory
+/// from staying resident while the burst lasts: peak RSS 39 against 44-49
+/// MB on reconnect_merge and cold_fill (bench/README.md §12). Documents
+/// fall asleep within `IDLE_SLEEP` plus half a second.
+const UNLOAD_TICK: Duration = Duration::from_millis(500);
 
 /// samod keeps every document it ever touched in memory; this task unloads
 /// the idle ones (vendor/README.md §2) and returns the memory to the system.
@@ -190,7 +200,10 @@ async fn unload_idle(repo: Repo) {
         if tokio::task::spawn_blocking(memory::release).await.is_err() {
             tracing::warn!("returning freed memory to the system failed");
         }
-        if repo.unload_idle(IDLE_UNLOAD).is_err() {
+        if repo
+            .unload_idle_sleeping_after(IDLE_UNLOAD, IDLE_SLEEP)
+            .is_err()
+        {
             return;
         }
     }

@@ -279,6 +279,8 @@ async fn metrics_are_served_in_prometheus_text_format() {
     assert_eq!(value("glosa_storage_healthy"), 1);
     // The import loaded the library and the article's documents.
     assert!(value("glosa_documents_loaded") >= 1);
+    // No phone has anything open: nothing sleeps (§17 sleeps open ones).
+    assert_eq!(value("glosa_documents_asleep"), 0);
     assert!(value("process_resident_memory_bytes") > 1_000_000);
     // Every sample has its HELP and TYPE.
     for line in text.lines().filter(|l| !l.starts_with('#')) {

@@ -62,6 +62,14 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         ),
         state.repo.loaded_documents() as u64,
     );
+    out.gauge(
+        "glosa_documents_asleep",
+        &format!(
+            "Loaded documents phones have open but nobody used for {} s, kept without their operations until needed.",
+            crate::server::IDLE_SLEEP.as_secs()
+        ),
+        state.repo.sleeping_documents() as u64,
+    );
     let catalog = state.catalog();
     out.gauge(
         "glosa_articles",
