@@ -150,6 +150,7 @@ impl Automerge {
         self.deps = loaded.deps;
         self.set_actor(actor);
         self.sent_changes.keep_saved(heads, sleeping.saved);
+        tracing::debug!(num_ops = sleeping.num_ops, "document woken");
         Ok(())
     }
 
