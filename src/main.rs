@@ -81,7 +81,7 @@ fn serve(args: glosa::cli::ServeArgs, data: std::path::PathBuf) -> anyhow::Resul
         // system to batch their fsyncs, and they go when the burst is over,
         // as its documents do.
         .max_blocking_threads(MAX_STORAGE_THREADS)
-        .thread_keep_alive(glosa::server::IDLE_UNLOAD)
+        .thread_keep_alive(glosa::server::STORAGE_THREAD_IDLE)
         .build()
         .context("starting the async runtime")?;
     runtime.block_on(glosa::server::run(glosa::server::Config {

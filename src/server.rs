@@ -163,10 +163,16 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(20);
 /// A document no phone has open for this long is unloaded from memory; the
 /// next phone that asks gets it back from disk, a read and a parse of a few
 /// milliseconds. A phone keeps the documents it uses attached while it is
-/// connected, so this counts from the moment the last one left; waiting
-/// longer only holds memory a small machine may need (after a first install
-/// the whole library would stay loaded that long).
-pub const IDLE_UNLOAD: Duration = Duration::from_secs(2);
+/// connected, so this counts from the moment the last one left. By then
+/// the document has slept for most of this time (`IDLE_SLEEP`), at ~5 KB:
+/// a phone that comes back, or the next phone of a group reading the same
+/// library, finds it in memory instead of reloading every document (a
+/// first install's 600 from disk cost 1-2 s of CPU and 3 MB of churn).
+pub const IDLE_UNLOAD: Duration = Duration::from_secs(10);
+
+/// How long an idle storage thread stays. A first install of 1,000
+/// documents keeps all 16 busy; each keeps ~90 KB resident until it goes.
+pub const STORAGE_THREAD_IDLE: Duration = Duration::from_secs(2);
 
 /// A document phones have open but nobody used for this long sleeps: it
 /// drops its operations, most of its memory, and keeps a compressed save
@@ -174,17 +180,20 @@ pub const IDLE_UNLOAD: Duration = Duration::from_secs(2);
 /// every acknowledgement; a note, or a phone that lacks a few changes,
 /// wakes it with a parse of that save, no disk read. A first install of 600
 /// documents otherwise holds all of them in memory while the phone stays
-/// connected.
-pub const IDLE_SLEEP: Duration = Duration::from_secs(1);
+/// connected. Documents nobody has open sleep too, until they unload.
+/// cold_fill's peak with 500 ms: 22.2-23.5 MB, with 1 s: 23.8-24.0 MB, the
+/// CPU of every syncbench workload the same (bench/README.md §14).
+pub const IDLE_SLEEP: Duration = Duration::from_millis(500);
 
 /// How often idle documents are looked for and freed memory is handed back.
 /// The walk of the loaded documents is cheap; `malloc_trim` took 0.3-2 ms
-/// under syncbench's loads (at most 0.4 % of a core twice a second), and
-/// trimming this often, not only after unloads, keeps a burst's freed memory
-/// from staying resident while the burst lasts: peak RSS 39 against 44-49
-/// MB on reconnect_merge and cold_fill (bench/README.md §12). Documents
-/// fall asleep within `IDLE_SLEEP` plus half a second.
-const UNLOAD_TICK: Duration = Duration::from_millis(500);
+/// under syncbench's loads (at most 0.8 % of a core four times a second;
+/// microseconds when idle), and trimming this often, not only after
+/// unloads, keeps a burst's freed memory from staying resident while the
+/// burst lasts: peak RSS 39 against 44-49 MB on reconnect_merge and
+/// cold_fill (bench/README.md §12). Documents fall asleep within
+/// `IDLE_SLEEP` plus one tick.
+const UNLOAD_TICK: Duration = Duration::from_millis(250);
 
 /// samod keeps every document it ever touched in memory; this task unloads
 /// the idle ones (vendor/README.md §2) and returns the memory to the system.

@@ -65,8 +65,8 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     out.gauge(
         "glosa_documents_asleep",
         &format!(
-            "Loaded documents phones have open but nobody used for {} s, kept without their operations until needed.",
-            crate::server::IDLE_SLEEP.as_secs()
+            "Loaded documents nobody used for {} ms, kept without their operations until needed.",
+            crate::server::IDLE_SLEEP.as_millis()
         ),
         state.repo.sleeping_documents() as u64,
     );
