@@ -955,12 +955,13 @@ impl Repo {
         self.unload_idle_sleeping_after(idle_for, idle_for)
     }
 
-    /// [`Repo::unload_idle`], and documents that peers have open but nobody
-    /// used for `sleep_after` sleep: they drop their operations, still
-    /// answer quiet peers and new peers' first syncs, and load the
-    /// operations back from a save kept in memory when something needs
-    /// them (samod-core, vendor/README.md §17). Documents the application
-    /// holds a [`DocHandle`] for neither sleep nor unload.
+    /// [`Repo::unload_idle`], and documents nobody used for `sleep_after`
+    /// (peers have them open, or they are not idle long enough to unload)
+    /// sleep: they drop their operations, still answer quiet peers and new
+    /// peers' first syncs, and load the operations back from a save kept in
+    /// memory when something needs them (samod-core, vendor/README.md §17).
+    /// Documents the application holds a [`DocHandle`] for neither sleep
+    /// nor unload.
     pub fn unload_idle_sleeping_after(
         &self,
         idle_for: std::time::Duration,

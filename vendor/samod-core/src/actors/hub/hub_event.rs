@@ -220,7 +220,8 @@ impl HubEvent {
     /// unloading are deferred and replayed on the new actor.
     ///
     /// A document that connections are attached to, idle as long, sleeps
-    /// (drops its operations until they are needed, vendor/README.md §17).
+    /// instead (drops its operations until they are needed,
+    /// vendor/README.md §17).
     pub fn unload_idle(
         idle_for: std::time::Duration,
         pinned: std::collections::HashSet<DocumentActorId>,
@@ -228,9 +229,9 @@ impl HubEvent {
         Self::unload_idle_sleeping_after(idle_for, idle_for, pinned)
     }
 
-    /// [`HubEvent::unload_idle`], with documents that connections are
-    /// attached to sleeping after `sleep_after` of idleness rather than
-    /// `idle_for`. Waking a document costs a parse of its save in memory,
+    /// [`HubEvent::unload_idle`], with documents sleeping after
+    /// `sleep_after` of idleness: those connections are attached to, and
+    /// those not yet idle for `idle_for`. Waking a document costs a parse of its save in memory,
     /// no storage read, so it can sleep sooner than it is unloaded.
     pub fn unload_idle_sleeping_after(
         idle_for: std::time::Duration,

@@ -929,11 +929,11 @@ impl State {
     /// and terminate. Returns nothing: terminated actors are reported in
     /// [`HubResults::terminated_actors`] once they have flushed.
     ///
-    /// An actor that peers are attached to, idle for `sleep_after`, is
-    /// asked to sleep instead (vendor/README.md §17): to drop its document's
-    /// operations, which its quiet peers do not need, once per period of
-    /// use. One the application holds is left alone: it reads the document
-    /// whenever it likes.
+    /// Any other actor idle for `sleep_after` (peers are attached, or it is
+    /// not idle long enough to unload) is asked to sleep (vendor/README.md
+    /// §17): to drop its document's operations, which quiet peers do not
+    /// need, once per period of use. One the application holds is left
+    /// alone: it reads the document whenever it likes.
     fn handle_unload_idle(
         &mut self,
         now: UnixTimestamp,
