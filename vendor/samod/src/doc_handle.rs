@@ -80,9 +80,12 @@ impl DocHandle {
         }
     }
 
-    /// Whether the document sleeps (samod-core, vendor/README.md §17).
-    pub(crate) fn is_asleep(&self) -> bool {
-        self.inner.lock().unwrap().is_asleep()
+    /// Something to ask later whether the document sleeps (samod-core,
+    /// vendor/README.md §17). Not a clone of the handle: a clone counts as
+    /// the application holding the document, which neither sleeps nor
+    /// unloads.
+    pub(crate) fn sleep_probe(&self) -> SleepProbe {
+        SleepProbe(self.inner.clone())
     }
 
     /// Whether a clone of this handle exists besides this one.
@@ -258,5 +261,14 @@ impl DocHandle {
                 }
             }
         }
+    }
+}
+
+/// See [`DocHandle::sleep_probe`].
+pub(crate) struct SleepProbe(Arc<Mutex<DocActorInner>>);
+
+impl SleepProbe {
+    pub(crate) fn is_asleep(&self) -> bool {
+        self.0.lock().unwrap().is_asleep()
     }
 }

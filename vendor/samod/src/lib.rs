@@ -996,9 +996,9 @@ impl Repo {
     /// loaded document in turn.
     pub fn sleeping_documents(&self) -> usize {
         // Not under the repo's lock: each document's lock is taken alone.
-        let docs: Vec<DocHandle> = {
+        let docs: Vec<_> = {
             let inner = self.inner.lock().unwrap();
-            inner.actors.values().map(|a| a.doc.clone()).collect()
+            inner.actors.values().map(|a| a.doc.sleep_probe()).collect()
         };
         docs.iter().filter(|doc| doc.is_asleep()).count()
     }
