@@ -149,7 +149,7 @@ impl Automerge {
         self.authors = loaded.authors;
         self.deps = loaded.deps;
         self.set_actor(actor);
-        self.sent_changes.keep_saved(heads, sleeping.saved);
+        self.sent_changes.keep_saved(&heads, &sleeping.saved);
         tracing::debug!(num_ops = sleeping.num_ops, "document woken");
         Ok(())
     }

@@ -108,7 +108,7 @@ impl ChangeCache {
         {
             inner.saves += 1;
         }
-        inner.saved = (bytes.len() <= MAX_BYTES).then(|| (heads.to_vec(), bytes.clone()));
+        inner.keep_saved(heads, &bytes);
         bytes
     }
 }
@@ -121,15 +121,18 @@ impl ChangeCache {
         hashes.iter().all(|hash| inner.changes.contains_key(hash))
     }
 
-    /// Keep `bytes` as the save at `heads` (a document woken from them),
-    /// if it fits the budget.
-    pub(crate) fn keep_saved(&self, heads: Vec<ChangeHash>, bytes: Vec<u8>) {
-        let mut inner = self.lock();
-        inner.saved = (bytes.len() <= MAX_BYTES).then_some((heads, bytes));
+    /// Keep `bytes` as the save at `heads` (a document woken from them).
+    pub(crate) fn keep_saved(&self, heads: &[ChangeHash], bytes: &[u8]) {
+        self.lock().keep_saved(heads, bytes);
     }
 }
 
 impl Inner {
+    /// The save at `heads`, kept if it fits the budget.
+    fn keep_saved(&mut self, heads: &[ChangeHash], bytes: &[u8]) {
+        self.saved = (bytes.len() <= MAX_BYTES).then(|| (heads.to_vec(), bytes.to_vec()));
+    }
+
     fn insert(&mut self, change: Change) {
         let size = change.raw_bytes().len();
         if size > MAX_BYTES {
