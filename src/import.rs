@@ -149,6 +149,10 @@ pub struct Report {
     pub unchanged: usize,
     /// What to save as the cache once the documents are flushed.
     pub applied: Applied,
+    /// Documents this import created. samod resolves a create before its
+    /// first write is on disk; the server waits for these before serving,
+    /// so a first install's bundle (read from disk) has every document.
+    pub new_documents: Vec<DocumentId>,
 }
 
 /// Brings the documents in line with the files in `content_dir`.
@@ -158,7 +162,7 @@ pub async fn run(repo: &Repo, data_dir: &Path, content_dir: &Path) -> Result<Rep
         path: content_dir.to_path_buf(),
         source,
     })?;
-    let library = open_library(repo, data_dir).await?;
+    let (library, library_is_new) = open_library(repo, data_dir).await?;
     let library_url = library.url().to_string();
     let cached = cache
         .filter(|c| c.library == library_url)
@@ -182,6 +186,11 @@ pub async fn run(repo: &Repo, data_dir: &Path, content_dir: &Path) -> Result<Rep
         updated: 0,
         withdrawn: 0,
         unchanged: 0,
+        new_documents: if library_is_new {
+            vec![library.document_id().clone()]
+        } else {
+            Vec::new()
+        },
         applied: Applied {
             version: CACHE_VERSION,
             library: library_url,
@@ -230,6 +239,9 @@ pub async fn run(repo: &Repo, data_dir: &Path, content_dir: &Path) -> Result<Rep
             None => {
                 let (url, notes_url) = create_article(repo, &src).await?;
                 report.created += 1;
+                report
+                    .new_documents
+                    .extend([&url, &notes_url].into_iter().filter_map(|u| doc_id(u)));
                 entry_for(&src, url, notes_url)
             }
         };
@@ -307,7 +319,8 @@ pub fn doc_id(url: &str) -> Option<DocumentId> {
         .map(|u| u.document_id().clone())
 }
 
-async fn open_library(repo: &Repo, data_dir: &Path) -> Result<DocHandle, ImportError> {
+/// The library document, and whether it was created now.
+async fn open_library(repo: &Repo, data_dir: &Path) -> Result<(DocHandle, bool), ImportError> {
     let path = data_dir.join(LIBRARY_URL_FILE);
     match std::fs::read_to_string(&path) {
         Ok(text) => {
@@ -316,16 +329,18 @@ async fn open_library(repo: &Repo, data_dir: &Path) -> Result<DocHandle, ImportE
                 path: path.clone(),
                 reason: format!("{url:?} is not an automerge: URL"),
             })?;
-            repo.find(id)
+            let handle = repo
+                .find(id)
                 .await?
-                .ok_or_else(|| ImportError::LibraryMissing(url.to_string()))
+                .ok_or_else(|| ImportError::LibraryMissing(url.to_string()))?;
+            Ok((handle, false))
         }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             let mut doc = Automerge::new();
             library::init(&mut doc).map_err(schema_error("creating the library document"))?;
             let handle = repo.create(doc).await?;
             store::write_atomic(&path, format!("{}\n", handle.url()).as_bytes())?;
-            Ok(handle)
+            Ok((handle, true))
         }
         Err(source) => Err(ImportError::Io { path, source }),
     }

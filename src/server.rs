@@ -84,6 +84,7 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         errors = report.errors.len(),
         "content imported"
     );
+    wait_written(&store, &report.new_documents).await;
     let applied = std::mem::take(&mut report.applied);
     if let Ok(mut slot) = catalog.write() {
         *slot = Arc::new(std::mem::take(&mut report.catalog));
@@ -214,6 +215,23 @@ async fn unload_idle(repo: Repo) {
             .is_err()
         {
             return;
+        }
+    }
+}
+
+/// Waits until each new document has a chunk on disk (the import's writes
+/// run on storage threads after `create` returned). Bounded: a disk that
+/// cannot write is reported by the store's health, not by a start-up hang.
+async fn wait_written(store: &Store, docs: &[samod::DocumentId]) {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    for doc in docs {
+        let id = doc.to_string();
+        while store.document_chunks(&id).await.is_empty() {
+            if tokio::time::Instant::now() >= deadline {
+                tracing::warn!(document = %id, "a new document is not on disk yet; serving anyway");
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
         }
     }
 }
