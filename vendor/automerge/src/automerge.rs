@@ -2014,8 +2014,17 @@ impl Automerge {
         other.shared_heads == self.get_heads()
     }
 
-    pub(crate) fn has_change(&self, head: &ChangeHash) -> bool {
+    /// Whether the change `head` is applied to this document (not only
+    /// queued). Answered from the change graph, also while asleep.
+    pub fn has_change(&self, head: &ChangeHash) -> bool {
         self.change_graph.has_change(head)
+    }
+
+    /// The hashes of the changes not reachable from `heads`, without
+    /// building the changes (`get_changes` would). From the change graph,
+    /// also while asleep.
+    pub fn change_hashes_since(&self, heads: &[ChangeHash]) -> Vec<ChangeHash> {
+        self.change_graph.get_hashes(heads).into_owned()
     }
 
     /// The first hash on each path back from `start` which is neither applied nor queued,

@@ -28,9 +28,11 @@ fn change_is_acknowledged_only_after_it_is_stored() {
         .and_then(|s| s.their_heads)
         .unwrap_or_default();
     assert_ne!(acked, new_heads, "acknowledged before the write completed");
+    // The reader does not have the change, so our heads acknowledge nothing
+    // of its own: it is not kept waiting for the disk (change 19).
     assert_eq!(
         get(net.peer(reader).doc(&doc).unwrap(), "note").as_deref(),
-        Some("one")
+        Some("two")
     );
 
     net.peer_mut(server).hold_puts = false;

@@ -50,6 +50,10 @@ pub struct Peer {
     /// When set, what this peer sends stays in its outbox (the network is
     /// slow in that direction) until cleared; it is then delivered in order.
     pub hold_outbox: bool,
+    /// When set, only this many more messages leave the outbox; the rest
+    /// wait there as with `hold_outbox` (a phone that stops answering
+    /// halfway through an exchange).
+    pub outbox_budget: Option<usize>,
     hub_queue: VecDeque<HubEvent>,
     actor_queue: VecDeque<(DocumentActorId, ActorWork)>,
     pub completed: HashMap<CommandId, CommandResult>,
@@ -121,6 +125,8 @@ pub struct Net {
     links: HashMap<(PeerIdx, ConnectionId), (PeerIdx, ConnectionId)>,
     pending_dials: HashMap<(PeerIdx, DialerId), PeerIdx>,
     rng: rand::rngs::StdRng,
+    /// How far this network's clock runs ahead of the real one (`advance`).
+    ahead: Duration,
 }
 
 impl Default for Net {
@@ -142,6 +148,7 @@ impl Net {
             links: HashMap::new(),
             pending_dials: HashMap::new(),
             rng: rand::rngs::StdRng::seed_from_u64(7),
+            ahead: Duration::ZERO,
         }
     }
 
@@ -158,7 +165,7 @@ impl Net {
         let mut storage = HashMap::new();
         let mut loader = Hub::load(peer_id);
         let hub = loop {
-            match loader.step(&mut self.rng, UnixTimestamp::now()) {
+            match loader.step(&mut self.rng, UnixTimestamp::now() + self.ahead) {
                 LoaderState::Loaded(hub) => break hub,
                 LoaderState::NeedIo(tasks) => {
                     for task in tasks {
@@ -180,6 +187,7 @@ impl Net {
             hold_puts: false,
             held_puts: Vec::new(),
             hold_outbox: false,
+            outbox_budget: None,
             hub_queue: VecDeque::new(),
             actor_queue: VecDeque::new(),
             completed: HashMap::new(),
@@ -204,9 +212,8 @@ impl Net {
     /// Process one hub event on a peer now and return what it produced
     /// (after routing it), so tests can inspect per-event work.
     pub fn hub_event(&mut self, idx: PeerIdx, event: HubEvent) -> HubResultsSummary {
-        let results = self.peers[idx]
-            .hub
-            .handle_event(&mut self.rng, UnixTimestamp::now(), event);
+        let now = self.now();
+        let results = self.peers[idx].hub.handle_event(&mut self.rng, now, event);
         let summary = HubResultsSummary {
             actor_messages: results.actor_messages.len(),
             spawned: results.spawn_actors.len(),
@@ -255,10 +262,10 @@ impl Net {
         let add_id = add.command_id;
         // The dial request is answered in apply_hub_results via pending_dials,
         // so register the target before the event is processed.
-        let results =
-            self.peers[client]
-                .hub
-                .handle_event(&mut self.rng, UnixTimestamp::now(), add.event);
+        let now = self.now();
+        let results = self.peers[client]
+            .hub
+            .handle_event(&mut self.rng, now, add.event);
         let Some(CommandResult::AddDialer { dialer_id }) =
             results.completed_commands.get(&add_id).cloned()
         else {
@@ -333,11 +340,10 @@ impl Net {
 
     /// Change a document on a peer through its actor, then run until quiet.
     pub fn change<F: FnOnce(&mut Automerge)>(&mut self, idx: PeerIdx, doc: &DocumentId, f: F) {
+        let now = self.now();
         let actor_id = self.peers[idx].actor_for(doc).expect("document not loaded");
         let actor = self.peers[idx].actors.get_mut(&actor_id).unwrap();
-        let result = actor
-            .with_document(UnixTimestamp::now(), f)
-            .expect("document not ready");
+        let result = actor.with_document(now, f).expect("document not ready");
         self.apply_actor_result(idx, actor_id, result.actor_result);
         self.run();
     }
@@ -367,13 +373,34 @@ impl Net {
     }
 
     /// Drain every queue of every peer until nothing is left to do.
+    /// The network's clock: the real one, moved on by `advance`.
+    pub fn now(&self) -> UnixTimestamp {
+        UnixTimestamp::now() + self.ahead
+    }
+
+    /// Moves every peer's clock on by `by`, so timeouts can be tested
+    /// without waiting for them.
+    pub fn advance(&mut self, by: Duration) {
+        self.ahead += by;
+    }
+
+    /// One of the hub's periodic ticks (samod sends one every 100 ms).
+    pub fn tick(&mut self, idx: PeerIdx) {
+        self.hub_event(idx, HubEvent::tick());
+        self.run();
+    }
+
     pub fn run(&mut self) {
         for _round in 0..1_000_000 {
             let mut busy = false;
             for idx in 0..self.peers.len() {
                 while !self.peers[idx].hold_outbox
+                    && self.peers[idx].outbox_budget != Some(0)
                     && let Some((conn, msg)) = self.peers[idx].outbox.pop_front()
                 {
+                    if let Some(budget) = &mut self.peers[idx].outbox_budget {
+                        *budget -= 1;
+                    }
                     busy = true;
                     if let Some((other, other_conn)) = self.links.get(&(idx, conn)) {
                         let cmd = HubEvent::receive(*other_conn, msg);
@@ -386,10 +413,10 @@ impl Net {
                 }
                 while let Some((actor_id, work)) = self.peers[idx].actor_queue.pop_front() {
                     busy = true;
+                    let now = self.now();
                     let Some(actor) = self.peers[idx].actors.get_mut(&actor_id) else {
                         continue;
                     };
-                    let now = UnixTimestamp::now();
                     let result = match work {
                         ActorWork::Msg(msg) => actor.handle_message(now, msg),
                         ActorWork::Io(io) => actor.handle_io_complete(now, io),
@@ -422,7 +449,7 @@ impl Net {
             .count();
         for args in spawn_actors {
             let actor_id = args.actor_id();
-            let (actor, result) = DocumentActor::new(UnixTimestamp::now(), args);
+            let (actor, result) = DocumentActor::new(self.now(), args);
             self.peers[idx].actors.insert(actor_id, actor);
             self.apply_actor_result(idx, actor_id, result);
         }

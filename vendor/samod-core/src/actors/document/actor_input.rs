@@ -42,6 +42,7 @@ impl From<HubToDocMsgPayload> for ActorInput {
         match message {
             HubToDocMsgPayload::Terminate => ActorInput::Terminate,
             HubToDocMsgPayload::Sleep => ActorInput::Sleep,
+            HubToDocMsgPayload::Tick => ActorInput::Tick,
             HubToDocMsgPayload::UpdateSharePolicy { peer_id, config } => {
                 ActorInput::UpdateSharePolicy { peer_id, config }
             }

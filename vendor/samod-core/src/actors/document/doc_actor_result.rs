@@ -3,7 +3,7 @@ use std::collections::HashMap;
 use automerge::ChangeHash;
 
 use crate::{
-    ConnectionId, DocumentChanged, DocumentId, PeerId, StorageKey,
+    ConnectionId, DocumentChanged, DocumentId, PeerId, StorageKey, UnixTimestamp,
     actors::{
         DocToHubMsg,
         document::{SyncMessageStat, io::DocumentIoTask},
@@ -79,6 +79,13 @@ impl DocActorResult {
                 connections,
                 msg,
             }));
+    }
+
+    pub(crate) fn ask_to_step_at(&mut self, at: Option<UnixTimestamp>) {
+        self.outgoing_messages
+            .retain(|msg| !matches!(msg.0, DocToHubMsgPayload::StepAt(_)));
+        self.outgoing_messages
+            .push(DocToHubMsg(DocToHubMsgPayload::StepAt(at)));
     }
 
     pub(crate) fn send_terminated(&mut self) {

@@ -68,6 +68,10 @@ pub struct DocumentActor {
     /// Connections with sync messages buffered while their share policy is
     /// pending, so counting them needn't walk every peer (§16).
     buffering: HashSet<ConnectionId>,
+    /// The time this actor last asked the hub to step it at (§18): a
+    /// peer's wait for an answer (§10) or hold on the others ends then,
+    /// and nothing else may arrive to step it.
+    step_at: Option<UnixTimestamp>,
 }
 
 /// Which peers have something new to say (vendor/README.md §13). A peer
@@ -100,6 +104,12 @@ struct Asker<'a> {
     doc: &'a mut Automerge,
     document_id: &'a DocumentId,
     awaiting: &'a mut HashSet<ConnectionId>,
+    /// A peer is catching up (§18): the others' messages wait.
+    hold: bool,
+    /// Changes not yet on disk (§19): a peer that has one waits.
+    unwritten: &'a HashSet<ChangeHash>,
+    /// `OnDiskState::flushes` now (§19).
+    flushes: u64,
     asked: &'a mut u64,
     out: &'a mut DocActorResult,
 }
@@ -107,6 +117,17 @@ struct Asker<'a> {
 impl Asker<'_> {
     fn peer(&mut self, conn_id: ConnectionId, peer_conn: &mut PeerDocConnection) {
         *self.asked += 1;
+        if peer_conn.waits_for_write(self.flushes, self.unwritten) {
+            // Our heads would tell it that its change is safe (§3). Asked
+            // again when the write completes, an input that asks everyone.
+            return;
+        }
+        if self.hold && peer_conn.holdable() {
+            // Asked again when the hold ends: the catching-up peer's
+            // changes move the heads, and its timeout or departure is an
+            // input other than a peer's message; both ask everyone.
+            return;
+        }
         let generated = match &mut *self.phase {
             Phase::Ready(ready) => {
                 ready.generate_sync_messages(self.now, self.doc, self.heads, peer_conn)
@@ -229,6 +250,7 @@ impl DocumentActor {
             peers_asked: 0,
             unchecked: Vec::new(),
             buffering: HashSet::new(),
+            step_at: None,
         };
 
         tracing::trace!(?initial_connections, "applying initial connections");
@@ -583,9 +605,12 @@ impl DocumentActor {
                         .add_keys(snapshots.into_keys().chain(incrementals.into_keys()));
                 }
             }
-            ActorInput::Tick => {}
+            // The hub stepped us as asked (or a local change did): ask
+            // again below if still due.
+            ActorInput::Tick => self.step_at = None,
         }
         self.step(now, out);
+        self.ask_to_step_at(now, out);
     }
 
     fn step(&mut self, now: UnixTimestamp, out: &mut DocActorResult) {
@@ -623,8 +648,20 @@ impl DocumentActor {
         // every answer from one of them steps the actor (vendor/README.md §12).
         let heads = self.doc.get_heads();
         let scope = self.scope(&heads);
-        if self.on_disk_state.is_flushed() {
-            self.generate_sync_messages_in(now, out, &scope, &heads);
+        // While a write runs, a peer that has a change not yet on disk
+        // (its author, or whoever got it since) gets nothing: our heads
+        // would acknowledge it. The others are answered: a phone opening the
+        // document, or one back online asking to send its own notes, need
+        // not wait for a burst of other phones' writes (vendor/README.md §19).
+        let unwritten = if self.on_disk_state.is_flushed() {
+            Some(HashSet::new())
+        } else {
+            self.on_disk_state
+                .written_heads()
+                .map(|written| self.doc.change_hashes_since(written).into_iter().collect())
+        };
+        if let Some(unwritten) = unwritten {
+            self.generate_sync_messages_in(now, out, &scope, &heads, &unwritten);
         }
         out.io_tasks.extend(
             self.load_state
@@ -639,6 +676,24 @@ impl DocumentActor {
         }
         if let Some(new_peer_states) = self.new_peer_states(&scope) {
             out.emit_peer_state_changes(new_peer_states);
+        }
+    }
+
+    /// Tells the hub when to step this actor though nothing arrives, if
+    /// that changed: the earliest time a peer's wait for an answer (§10)
+    /// or hold on the others (§18) ends.
+    fn ask_to_step_at(&mut self, now: UnixTimestamp, out: &mut DocActorResult) {
+        if self.run_state != RunState::Running {
+            return;
+        }
+        let due = self
+            .peer_connections
+            .values()
+            .filter_map(|peer| peer.step_due_at(now))
+            .min();
+        if due != self.step_at {
+            self.step_at = due;
+            out.ask_to_step_at(due);
         }
     }
 
@@ -770,13 +825,19 @@ impl DocumentActor {
                 None
             }
             Phase::Requesting(request) => {
-                request.receive_message(now, &mut self.doc, peer_conn, msg)
+                let heads_before = self.doc.get_heads();
+                let duration = request.receive_message(now, &mut self.doc, peer_conn, msg);
+                if self.doc.get_heads() != heads_before {
+                    peer_conn.gave_changes(self.on_disk_state.flushes());
+                }
+                duration
             }
             Phase::Ready(ready) => {
                 let heads_before = self.doc.get_heads();
                 let duration = ready.receive_sync_message(now, &mut self.doc, peer_conn, msg);
                 let heads_after = self.doc.get_heads();
                 if heads_before != heads_after {
+                    peer_conn.gave_changes(self.on_disk_state.flushes());
                     out.emit_doc_changed(heads_after);
                 }
                 duration
@@ -847,7 +908,7 @@ impl DocumentActor {
     pub fn generate_sync_messages(&mut self, now: UnixTimestamp, out: &mut DocActorResult) {
         let heads = self.doc.get_heads();
         let scope = self.scope(&heads);
-        self.generate_sync_messages_in(now, out, &scope, &heads);
+        self.generate_sync_messages_in(now, out, &scope, &heads, &HashSet::new());
     }
 
     /// Which peers a step with the document at `heads` looks at (§13, §16).
@@ -874,6 +935,7 @@ impl DocumentActor {
         out: &mut DocActorResult,
         scope: &Scope,
         heads: &[ChangeHash],
+        unwritten: &HashSet<ChangeHash>,
     ) {
         out.pending_sync_messages = self.buffered_messages();
         if let Phase::Loading(loading) = &self.phase {
@@ -884,7 +946,14 @@ impl DocumentActor {
         self.asking.peers.clear();
         self.asking.heads.clear();
         self.asking.heads.extend_from_slice(heads);
+        let hold = self
+            .peer_connections
+            .values()
+            .any(|peer| peer.holds_others(now));
         let mut ask = Asker {
+            hold,
+            unwritten,
+            flushes: self.on_disk_state.flushes(),
             now,
             heads,
             phase: &mut self.phase,

@@ -14,6 +14,11 @@ pub use compaction_hash::CompactionHash;
 #[derive(Debug)]
 pub(super) struct OnDiskState {
     last_saved_heads: Option<Vec<automerge::ChangeHash>>,
+    /// The heads when every write had last completed: all changes up to
+    /// them are on disk (vendor/README.md §19).
+    written_heads: Option<Vec<automerge::ChangeHash>>,
+    /// How many times every running write has completed (§19).
+    flushes: u64,
     on_disk: HashSet<StorageKey>,
     compaction: Option<Compaction>,
     deletions: HashSet<StorageKey>,
@@ -31,6 +36,8 @@ impl OnDiskState {
     pub(super) fn new() -> Self {
         Self {
             last_saved_heads: None,
+            written_heads: None,
+            flushes: 0,
             on_disk: HashSet::new(),
             compaction: None,
             deletions: HashSet::new(),
@@ -92,7 +99,22 @@ impl OnDiskState {
     /// Record that the document up to `heads` is already in storage (it was
     /// just loaded from there), so it is not written again.
     pub(super) fn mark_saved(&mut self, heads: Vec<automerge::ChangeHash>) {
+        if self.running_puts.is_empty() {
+            self.written_heads = Some(heads.clone());
+        }
         self.last_saved_heads = Some(heads);
+    }
+
+    /// The heads up to which every change is on disk, as of when no write
+    /// was last running; `None` before anything was written or loaded.
+    pub(super) fn written_heads(&self) -> Option<&[automerge::ChangeHash]> {
+        self.written_heads.as_deref()
+    }
+
+    /// Counts the moments every running write had completed: a change
+    /// received while the count was `n` is on disk once it is past `n`.
+    pub(super) fn flushes(&self) -> u64 {
+        self.flushes
     }
 
     pub(super) fn is_flushed(&self) -> bool {
@@ -114,6 +136,10 @@ impl OnDiskState {
                 if let Some(compaction_key) = self.running_puts.remove(&task_id) {
                     tracing::debug!(key=%compaction_key, "compaction put completed for key");
                     self.mark_put_complete(task_id, compaction_key);
+                    if self.running_puts.is_empty() {
+                        self.written_heads.clone_from(&self.last_saved_heads);
+                        self.flushes += 1;
+                    }
                 } else {
                     panic!("put complete for unknown task id: {:?}", task_id);
                 }

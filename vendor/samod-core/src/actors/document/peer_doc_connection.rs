@@ -1,6 +1,7 @@
 #[cfg(test)]
 mod tests;
 
+use std::collections::HashSet;
 use std::time::{Duration, Instant};
 
 use automerge::{
@@ -42,6 +43,27 @@ pub(crate) struct PeerDocConnection {
     // the changes (from elsewhere) may not answer: after `REPLY_TIMEOUT` the
     // next step sends regardless.
     unanswered: Option<Unanswered>,
+    // Whether the peer's heads name changes we have not applied, while it
+    // may write: it has changes for us (a phone back online with offline
+    // notes), or some are in flight.
+    lacking: bool,
+    // This connection's first catch-up, which holds the document's relays
+    // to the other peers (vendor/README.md §18).
+    catch_up: CatchUp,
+    // `OnDiskState::flushes` when this peer's message last added changes
+    // to the document (§19).
+    gave_changes_at: Option<u64>,
+}
+
+/// Where a connection is in its first catch-up (§18). A connection holds
+/// the other peers' relays at most once, for at most [`HOLD_AT_MOST`]: a
+/// member who keeps advertising changes it never sends cannot stall a
+/// discussion for longer than that.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CatchUp {
+    NotYet,
+    Since(UnixTimestamp),
+    Over,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -57,6 +79,10 @@ pub(crate) const REPLY_TIMEOUT: Duration = Duration::from_secs(5);
 /// Messages carrying changes a peer may have unanswered before newer
 /// changes wait for its answer.
 const MAX_UNANSWERED: u8 = 2;
+
+/// How long a peer catching up (§18) may hold the document's relays to the
+/// others: normally it sends its changes one round trip after it asked.
+pub(crate) const HOLD_AT_MOST: Duration = Duration::from_secs(5);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum SharePolicyState {
@@ -79,6 +105,9 @@ impl PeerDocConnection {
             pending_sync_messages: Vec::new(),
             quiet_at: None,
             unanswered: None,
+            lacking: false,
+            catch_up: CatchUp::NotYet,
+            gave_changes_at: None,
         }
     }
 
@@ -158,6 +187,18 @@ impl PeerDocConnection {
         self.state.shared_heads = Some(self.sync_state.shared_heads.clone());
         self.state.their_heads = self.sync_state.their_heads.clone();
         self.state.peer_read_only = self.sync_state.is_peer_read_only();
+        self.lacking = self.can_write()
+            && self
+                .sync_state
+                .their_heads
+                .iter()
+                .flatten()
+                .any(|hash| !doc.has_change(hash));
+        self.catch_up = match (self.catch_up, self.lacking) {
+            (CatchUp::NotYet, true) => CatchUp::Since(now),
+            (CatchUp::Since(_), false) => CatchUp::Over,
+            (state, _) => state,
+        };
         Ok(duration)
     }
 
@@ -257,6 +298,68 @@ impl PeerDocConnection {
     pub(super) fn awaits_reply(&self) -> bool {
         self.unanswered
             .is_some_and(|u| u.messages >= MAX_UNANSWERED)
+    }
+
+    /// Whether this peer is catching up (§18): it has changes for us, this
+    /// is its connection's first catch-up, and it began less than
+    /// [`HOLD_AT_MOST`] ago. While one is, the document's changes wait
+    /// for the peers that are already caught up ([`Self::holdable`]).
+    pub(super) fn holds_others(&self, now: UnixTimestamp) -> bool {
+        self.hold_ends_at().is_some_and(|end| now < end)
+    }
+
+    /// When this peer's hold on the others ends at the latest.
+    fn hold_ends_at(&self) -> Option<UnixTimestamp> {
+        match self.catch_up {
+            CatchUp::Since(since) if self.lacking => Some(since + HOLD_AT_MOST),
+            _ => None,
+        }
+    }
+
+    /// Whether messages for this peer may wait while another catches up
+    /// (§18): it is not catching up itself, and it has had its answer to
+    /// what it last said (we know its heads and have sent it something),
+    /// so a phone opening the document is served at once.
+    pub(super) fn holdable(&self) -> bool {
+        !self.lacking && self.sync_state.their_heads.is_some() && self.state.last_sent.is_some()
+    }
+
+    /// The next time the actor must step for this peer though nothing
+    /// arrives: when its wait for an answer times out (§10), or its hold
+    /// on the others ends (§18).
+    pub(super) fn step_due_at(&self, now: UnixTimestamp) -> Option<UnixTimestamp> {
+        let reply_due = self
+            .unanswered
+            .filter(|u| u.messages >= MAX_UNANSWERED)
+            .map(|u| u.since + REPLY_TIMEOUT);
+        let hold_ends = self.hold_ends_at().filter(|&end| now < end);
+        reply_due.into_iter().chain(hold_ends).min()
+    }
+
+    /// Records that the peer's message added changes to the document, when
+    /// `flushes` writes had completed (§19).
+    pub(super) fn gave_changes(&mut self, flushes: u64) {
+        self.gave_changes_at = Some(flushes);
+    }
+
+    /// Whether a message to this peer must wait for the running writes
+    /// (§3, §19): our heads would tell it that a change it has is safe. It
+    /// has one if it gave us changes since every write last completed
+    /// (`flushes`), or if the heads it told us name one of `unwritten`
+    /// (it got it from us since).
+    pub(super) fn waits_for_write(
+        &self,
+        flushes: u64,
+        unwritten: &HashSet<automerge::ChangeHash>,
+    ) -> bool {
+        !unwritten.is_empty()
+            && (self.gave_changes_at == Some(flushes)
+                || self
+                    .sync_state
+                    .their_heads
+                    .iter()
+                    .flatten()
+                    .any(|hash| unwritten.contains(hash)))
     }
 
     pub(super) fn their_heads(&self) -> Option<Vec<automerge::ChangeHash>> {

@@ -73,6 +73,10 @@ pub(crate) struct State {
     /// Actors whose search phase changed since the last search state update.
     search_dirty: HashSet<DocumentActorId>,
 
+    /// Actors that asked to be stepped at a time though nothing arrives
+    /// for them (vendor/README.md §18), checked on every tick.
+    step_at: HashMap<DocumentActorId, UnixTimestamp>,
+
     /// When true, connections we accepted (listener-owned) are attached to a
     /// document only once the remote peer sends a message for it. When false
     /// (upstream behaviour) every established connection is attached to every
@@ -107,6 +111,7 @@ impl State {
             listeners: HashMap::new(),
             searches: Searches::new(),
             search_dirty: HashSet::new(),
+            step_at: HashMap::new(),
             conn_actors: HashMap::new(),
             lazy_incoming: false,
             report_connection_info: true,
@@ -521,6 +526,14 @@ impl State {
                                 conn.close(reason);
                             }
                         }
+                        DocToHubMsgPayload::StepAt(at) => match at {
+                            Some(at) if self.actors.contains_key(&actor_id) => {
+                                self.step_at.insert(actor_id, at);
+                            }
+                            _ => {
+                                self.step_at.remove(&actor_id);
+                            }
+                        },
                         DocToHubMsgPayload::Terminated => {
                             tracing::debug!(?actor_id, "document actor terminated");
                             self.handle_actor_terminated(now, results, actor_id);
@@ -980,6 +993,7 @@ impl State {
         };
         out.terminated_actors.push(actor_id);
         self.search_dirty.remove(&actor_id);
+        self.step_at.remove(&actor_id);
         self.searches.phases.remove(&actor_id);
         if self.document_to_actor.get(&info.document_id) == Some(&actor_id) {
             self.document_to_actor.remove(&info.document_id);
@@ -1471,6 +1485,20 @@ impl State {
         now: UnixTimestamp,
         results: &mut HubResults,
     ) {
+        // Actors whose timers have come (§18); each asks again if needed.
+        if !self.step_at.is_empty() {
+            let due: Vec<_> = self
+                .step_at
+                .iter()
+                .filter(|&(_, &at)| at <= now)
+                .map(|(&actor_id, _)| actor_id)
+                .collect();
+            for actor_id in due {
+                self.step_at.remove(&actor_id);
+                results.send_to_doc_actor(actor_id, HubToDocMsgPayload::Tick);
+            }
+        }
+
         // Check all dialers for expired retry timers
         let mut need_dial = Vec::new();
         for (dialer_id, dialer) in &mut self.dialers {

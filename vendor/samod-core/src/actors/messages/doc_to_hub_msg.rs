@@ -34,6 +34,11 @@ pub(crate) enum DocToHubMsgPayload {
         reason: String,
     },
 
+    /// Step the actor (with [`super::HubToDocMsgPayload::Tick`]) once this
+    /// time has passed, though nothing arrives for it; `None` cancels.
+    /// vendor/README.md §18.
+    StepAt(Option<crate::UnixTimestamp>),
+
     Terminated,
 }
 

@@ -23,6 +23,9 @@ pub(crate) enum HubToDocMsgPayload {
     /// until it is needed (vendor/README.md §17).
     Sleep,
 
+    /// The time the actor asked to be stepped at has come (§18).
+    Tick,
+
     UpdateSharePolicy {
         peer_id: crate::PeerId,
         config: crate::ShareConfig,

@@ -318,3 +318,76 @@ fn a_peer_that_never_answers_gets_waiting_changes_after_the_timeout() {
     assert_eq!(messages[0].0.heads, doc.get_heads());
     assert!(!messages[0].0.changes.is_empty());
 }
+
+/// §18: a writable peer whose heads we lack holds the others from its
+/// first message until its changes arrive, at most `HOLD_AT_MOST`, once per
+/// connection; the actor is asked to step when the hold would end.
+#[test]
+fn a_returning_phone_holds_the_others_until_its_changes_arrive_once() {
+    use automerge::transaction::Transactable;
+    let now = UnixTimestamp::now();
+    let mut doc = document();
+    let mut phone = doc.fork();
+    let mut tx = phone.transaction();
+    tx.put(automerge::ROOT, "from-the-bus", "offline").unwrap();
+    tx.commit();
+    let mut phone_state = sync::State::new();
+    let mut conn = connection();
+    conn.set_share_config(ShareConfig::read_write());
+    assert!(!conn.holds_others(now) && !conn.holdable());
+
+    // Its first message names a head we lack.
+    let hello = phone.generate_sync_message(&mut phone_state).unwrap();
+    assert!(hello.changes.is_empty());
+    conn.receive_sync_message(now, &mut doc, hello).unwrap();
+    assert!(conn.holds_others(now));
+    assert!(!conn.holdable(), "a peer catching up is not held itself");
+    assert_eq!(conn.step_due_at(now), Some(now + HOLD_AT_MOST));
+    assert!(!conn.holds_others(now + HOLD_AT_MOST));
+    assert_eq!(conn.step_due_at(now + HOLD_AT_MOST), None);
+
+    // Our answer asks for its changes; they come and the hold ends.
+    let ask = conn.generate_sync_messages(now, &doc);
+    assert_eq!(ask.len(), 1);
+    phone
+        .receive_sync_message(&mut phone_state, ask.into_iter().next().unwrap().0)
+        .unwrap();
+    let notes = phone.generate_sync_message(&mut phone_state).unwrap();
+    assert!(!notes.changes.is_empty());
+    conn.receive_sync_message(now, &mut doc, notes).unwrap();
+    assert_eq!(doc.get_heads(), phone.get_heads());
+    assert!(!conn.holds_others(now));
+    assert!(conn.holdable());
+    assert_eq!(conn.step_due_at(now), None);
+
+    // Heads we lack again on the same connection hold nothing.
+    let mut tx = phone.transaction();
+    tx.put(automerge::ROOT, "again", "offline").unwrap();
+    tx.commit();
+    let mut fresh = sync::State::new();
+    let hello = phone.generate_sync_message(&mut fresh).unwrap();
+    conn.receive_sync_message(now, &mut doc, hello).unwrap();
+    assert!(!conn.holds_others(now), "a connection held twice");
+    assert!(!conn.holdable());
+}
+
+/// §18: a reader (it cannot write here) whose heads we lack holds nobody:
+/// we would never apply its changes.
+#[test]
+fn a_read_only_peer_with_unknown_heads_holds_nobody() {
+    use automerge::transaction::Transactable;
+    let now = UnixTimestamp::now();
+    let mut doc = document();
+    let mut reader = doc.fork();
+    let mut tx = reader.transaction();
+    tx.put(automerge::ROOT, "scribble", "local").unwrap();
+    tx.commit();
+    let mut conn = connection();
+    conn.set_share_config(ShareConfig::read_only());
+    let hello = reader
+        .generate_sync_message(&mut sync::State::new())
+        .unwrap();
+    conn.receive_sync_message(now, &mut doc, hello).unwrap();
+    assert!(!conn.holds_others(now));
+    assert_eq!(conn.step_due_at(now), None);
+}
