@@ -754,7 +754,25 @@ impl Message {
     }
 
     pub fn encode(self) -> Vec<u8> {
-        let mut buf = vec![self.version.encode()];
+        // Sized once (Glosa, vendor/README.md §20): a message carrying a
+        // whole document, grown by doubling, held up to twice its size
+        // while it waited for its socket, for every peer it went to.
+        let leb = 10;
+        let hashes = |n: usize| leb + 32 * n;
+        let capacity = 1
+            + hashes(self.heads.len())
+            + hashes(self.need.len())
+            + leb
+            + self
+                .have
+                .iter()
+                .map(|h| hashes(h.last_sync.len()) + leb + h.bloom.encoded_len_bound())
+                .sum::<usize>()
+            + leb
+            + self.changes.iter().map(|c| leb + c.len()).sum::<usize>()
+            + 2;
+        let mut buf = Vec::with_capacity(capacity);
+        buf.push(self.version.encode());
 
         encode_hashes(&mut buf, &self.heads);
         encode_hashes(&mut buf, &self.need);

@@ -51,6 +51,11 @@ impl BloomFilter {
         buf
     }
 
+    /// At least the length of [`Self::to_bytes`], without building it.
+    pub(crate) fn encoded_len_bound(&self) -> usize {
+        3 * 5 + self.bits.len()
+    }
+
     pub(crate) fn parse(input: parse::Input<'_>) -> parse::ParseResult<'_, Self, ParseError> {
         if input.is_empty() {
             Ok((input, Self::default()))

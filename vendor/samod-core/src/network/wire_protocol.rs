@@ -341,7 +341,16 @@ impl WireMessage {
     }
 
     fn encode_inner(&self) -> Result<Vec<u8>, EncodeError> {
-        let mut encoder = minicbor::Encoder::new(Vec::<u8>::new());
+        // Sized once: a relayed document can be tens of kilobytes, and a
+        // buffer grown by doubling holds up to twice that while the message
+        // waits for its socket, for every peer at once (vendor/README.md §20).
+        let payload = match self {
+            Self::Request { data, .. } | Self::Sync { data, .. } | Self::Ephemeral { data, .. } => {
+                data.len()
+            }
+            _ => 0,
+        };
+        let mut encoder = minicbor::Encoder::new(Vec::<u8>::with_capacity(payload + 256));
 
         match self {
             Self::Join {
