@@ -72,6 +72,9 @@ pub struct DocumentActor {
     /// peer's wait for an answer (§10) or hold on the others ends then,
     /// and nothing else may arrive to step it.
     step_at: Option<UnixTimestamp>,
+    /// Peers in their connection's first catch-up (§18), so a step need not
+    /// walk every peer to find whether one holds the others.
+    catching_up: HashSet<ConnectionId>,
 }
 
 /// Which peers have something new to say (vendor/README.md §13). A peer
@@ -251,6 +254,7 @@ impl DocumentActor {
             unchecked: Vec::new(),
             buffering: HashSet::new(),
             step_at: None,
+            catching_up: HashSet::new(),
         };
 
         tracing::trace!(?initial_connections, "applying initial connections");
@@ -686,9 +690,14 @@ impl DocumentActor {
         if self.run_state != RunState::Running {
             return;
         }
+        // Only peers waiting for an answer (§10) or catching up (§18) have
+        // a time; both are tracked, so this does not walk every peer.
         let due = self
-            .peer_connections
-            .values()
+            .asking
+            .awaiting
+            .iter()
+            .chain(&self.catching_up)
+            .filter_map(|conn_id| self.peer_connections.get(conn_id))
             .filter_map(|peer| peer.step_due_at(now))
             .min();
         if due != self.step_at {
@@ -819,30 +828,30 @@ impl DocumentActor {
             SyncMessage::DocUnavailable => 0,
         };
 
+        let heads_before = self.doc.get_heads();
         let duration = match &mut self.phase {
             Phase::Loading(loading) => {
                 loading.receive_sync_message(connection_id, msg);
                 None
             }
             Phase::Requesting(request) => {
-                let heads_before = self.doc.get_heads();
-                let duration = request.receive_message(now, &mut self.doc, peer_conn, msg);
-                if self.doc.get_heads() != heads_before {
-                    peer_conn.gave_changes(self.on_disk_state.flushes());
-                }
-                duration
+                request.receive_message(now, &mut self.doc, peer_conn, msg)
             }
-            Phase::Ready(ready) => {
-                let heads_before = self.doc.get_heads();
-                let duration = ready.receive_sync_message(now, &mut self.doc, peer_conn, msg);
-                let heads_after = self.doc.get_heads();
-                if heads_before != heads_after {
-                    peer_conn.gave_changes(self.on_disk_state.flushes());
-                    out.emit_doc_changed(heads_after);
-                }
-                duration
-            }
+            Phase::Ready(ready) => ready.receive_sync_message(now, &mut self.doc, peer_conn, msg),
         };
+        let heads_after = self.doc.get_heads();
+        if heads_before != heads_after {
+            peer_conn.gave_changes(self.on_disk_state.flushes());
+            if matches!(self.phase, Phase::Ready(_)) {
+                out.emit_doc_changed(heads_after);
+            }
+        }
+        // A peer's catch-up starts and ends only with its messages (§18).
+        if peer_conn.in_catch_up() {
+            self.catching_up.insert(connection_id);
+        } else {
+            self.catching_up.remove(&connection_id);
+        }
 
         if let Some(duration) = duration {
             let queue_duration = if now >= received_at {
@@ -947,8 +956,9 @@ impl DocumentActor {
         self.asking.heads.clear();
         self.asking.heads.extend_from_slice(heads);
         let hold = self
-            .peer_connections
-            .values()
+            .catching_up
+            .iter()
+            .filter_map(|conn_id| self.peer_connections.get(conn_id))
             .any(|peer| peer.holds_others(now));
         let mut ask = Asker {
             hold,
@@ -1023,6 +1033,7 @@ impl DocumentActor {
             self.connections_version += 1;
         }
         self.asking.awaiting.remove(&conn_id);
+        self.catching_up.remove(&conn_id);
         self.buffering.remove(&conn_id);
         self.check_policy_tasks.retain(|_, id| *id != conn_id);
         if let Phase::Requesting(request) = &mut self.phase {

@@ -187,13 +187,7 @@ impl PeerDocConnection {
         self.state.shared_heads = Some(self.sync_state.shared_heads.clone());
         self.state.their_heads = self.sync_state.their_heads.clone();
         self.state.peer_read_only = self.sync_state.is_peer_read_only();
-        self.lacking = self.can_write()
-            && self
-                .sync_state
-                .their_heads
-                .iter()
-                .flatten()
-                .any(|hash| !doc.has_change(hash));
+        self.lacking = self.can_write() && self.their_heads_name(|hash| !doc.has_change(hash));
         self.catch_up = match (self.catch_up, self.lacking) {
             (CatchUp::NotYet, true) => CatchUp::Since(now),
             (CatchUp::Since(_), false) => CatchUp::Over,
@@ -308,6 +302,12 @@ impl PeerDocConnection {
         self.hold_ends_at().is_some_and(|end| now < end)
     }
 
+    /// Whether this connection's first catch-up is under way (§18), its
+    /// time bound passed or not.
+    pub(super) fn in_catch_up(&self) -> bool {
+        self.hold_ends_at().is_some()
+    }
+
     /// When this peer's hold on the others ends at the latest.
     fn hold_ends_at(&self) -> Option<UnixTimestamp> {
         match self.catch_up {
@@ -354,12 +354,12 @@ impl PeerDocConnection {
     ) -> bool {
         !unwritten.is_empty()
             && (self.gave_changes_at == Some(flushes)
-                || self
-                    .sync_state
-                    .their_heads
-                    .iter()
-                    .flatten()
-                    .any(|hash| unwritten.contains(hash)))
+                || self.their_heads_name(|hash| unwritten.contains(hash)))
+    }
+
+    /// Whether one of the heads this peer last told us is such a `hash`.
+    fn their_heads_name(&self, hash: impl Fn(&automerge::ChangeHash) -> bool) -> bool {
+        self.sync_state.their_heads.iter().flatten().any(hash)
     }
 
     pub(super) fn their_heads(&self) -> Option<Vec<automerge::ChangeHash>> {
