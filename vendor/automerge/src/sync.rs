@@ -87,6 +87,8 @@ mod state;
 use message_builder::MessageBuilder;
 
 #[cfg(test)]
+mod sent_doc_tests;
+#[cfg(test)]
 mod their_changes_first_tests;
 #[cfg(test)]
 mod v1_compat_test;
@@ -282,21 +284,33 @@ impl Automerge {
             MessageBuilder::new(vec![], sync_state)
         } else if let Some((their_have, their_need)) = sync_state.their() {
             if sync_state.send_doc() {
-                let hashes = self.change_graph.get_hashes(&[]);
-                MessageBuilder::new_v2(self.save_for_sync(), hashes)
+                MessageBuilder::whole_doc(self.save_for_sync(), self.change_graph.len())
             } else {
                 let all_hashes = self
                     .get_hashes_to_send(their_have, their_need)
                     .expect("Should have only used hashes that are in the document");
                 // deduplicate the changes to send with those we have already sent and clone it now
-                let hashes: Vec<_> = all_hashes
+                let mut hashes: Vec<_> = all_hashes
                     .into_iter()
                     .filter(|hash| !sync_state.sent_hashes.contains(hash))
                     .collect();
+                match sync_state.sent_doc_at.as_deref() {
+                    Some(sent_at) if !hashes.is_empty() => {
+                        // The whole document we sent holds every change up
+                        // to `sent_at`; only those since are unsent.
+                        let since: HashSet<_> = self
+                            .change_graph
+                            .get_hashes(sent_at)
+                            .iter()
+                            .copied()
+                            .collect();
+                        hashes.retain(|hash| since.contains(hash));
+                    }
+                    _ => {}
+                }
                 if hashes.len() > self.change_graph.len() / 3 && sync_state.supports_v2_messages() {
                     // sending more than a 1/3 of the document?  send everything
-                    let all_hashes = self.change_graph.get_hashes(&[]);
-                    MessageBuilder::new_v2(self.save_for_sync(), all_hashes)
+                    MessageBuilder::whole_doc(self.save_for_sync(), self.change_graph.len())
                 } else {
                     self.check_awake_for(&hashes)?;
                     let Ok(changes) = self.changes_to_send(&hashes) else {
@@ -324,7 +338,14 @@ impl Automerge {
 
         sync_state.have_responded = true;
         sync_state.last_sent_heads.clone_from(&our_heads);
-        sync_state.sent_hashes.extend(message_builder.hashes());
+        if message_builder.is_whole_doc() {
+            // Every change up to our heads went: record the heads, not
+            // every hash of the history (`State::sent_doc_at`).
+            sync_state.sent_hashes.clear();
+            sync_state.sent_doc_at = Some(our_heads.clone());
+        } else {
+            sync_state.sent_hashes.extend(message_builder.hashes());
+        }
 
         let mut flags = MessageFlags::new();
         flags.set(MessageFlags::SUPPORTS_SYNC_RESET);
@@ -491,6 +512,7 @@ impl Automerge {
             // Process transient per-message signals
             if flags.contains(MessageFlags::SYNC_RESET) {
                 sync_state.sent_hashes.clear();
+                sync_state.sent_doc_at = None;
             }
             sync_state.peer_read_only = flags.contains(MessageFlags::READ_ONLY);
         }
@@ -508,7 +530,17 @@ impl Automerge {
         }
 
         // trim down the sent hashes to those that we know they haven't seen
-        self.filter_changes(&message_heads, &mut sync_state.sent_hashes)?;
+        // (a walk of the history: skipped when there is nothing to trim)
+        if !sync_state.sent_hashes.is_empty() {
+            self.filter_changes(&message_heads, &mut sync_state.sent_hashes)?;
+        }
+        if let Some(sent_at) = sync_state.sent_doc_at.take() {
+            let mut unseen = sent_at.iter().copied().collect();
+            self.filter_changes(&message_heads, &mut unseen)?;
+            if !unseen.is_empty() {
+                sync_state.sent_doc_at = Some(sent_at);
+            }
+        }
 
         if changes_is_empty && message_heads == before_heads {
             sync_state.last_sent_heads.clone_from(&message_heads);
@@ -524,6 +556,7 @@ impl Automerge {
             if message_heads.is_empty() {
                 sync_state.last_sent_heads = Default::default();
                 sync_state.sent_hashes = Default::default();
+                sync_state.sent_doc_at = None;
             }
         } else {
             sync_state.shared_heads = sync_state

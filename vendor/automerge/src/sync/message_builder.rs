@@ -10,6 +10,8 @@ pub(super) struct MessageBuilder<'a> {
     have: Vec<Have>,
     changes: Vec<Vec<u8>>,
     hashes: Cow<'a, [ChangeHash]>,
+    /// The changes are a save of the whole document (see `State::sent_doc_at`).
+    whole_doc: bool,
     flags: Option<MessageFlags>,
     version: MessageVersion,
 }
@@ -35,6 +37,7 @@ impl<'a> MessageBuilder<'a> {
             have: Vec::new(),
             changes,
             hashes,
+            whole_doc: false,
             flags: None,
             version: MessageVersion::V1,
         }
@@ -45,6 +48,7 @@ impl<'a> MessageBuilder<'a> {
             heads: Vec::new(),
             need: Vec::new(),
             hashes: Cow::Owned(vec![]),
+            whole_doc: false,
             changes: Vec::new(),
             have: Vec::new(),
             flags: None,
@@ -62,7 +66,7 @@ impl<'a> MessageBuilder<'a> {
         Self::new_v2(encoded, hashes)
     }
 
-    pub(super) fn new_v2<'b>(data: Vec<u8>, hashes: Cow<'b, [ChangeHash]>) -> MessageBuilder<'b> {
+    fn new_v2<'b>(data: Vec<u8>, hashes: Cow<'b, [ChangeHash]>) -> MessageBuilder<'b> {
         if data.is_empty() {
             return Self::new_empty_v2();
         }
@@ -70,6 +74,7 @@ impl<'a> MessageBuilder<'a> {
             heads: Vec::new(),
             need: Vec::new(),
             hashes,
+            whole_doc: false,
             changes: vec![data],
             have: Vec::new(),
             flags: None,
@@ -77,8 +82,23 @@ impl<'a> MessageBuilder<'a> {
         }
     }
 
+    /// The whole document, `save` of a document with `changes` changes.
+    /// It names no hashes: the sync state records our heads instead.
+    pub(super) fn whole_doc(save: Vec<u8>, changes: usize) -> MessageBuilder<'static> {
+        if changes == 0 {
+            return Self::new_empty_v2();
+        }
+        let mut builder = Self::new_v2(save, Cow::Owned(Vec::new()));
+        builder.whole_doc = true;
+        builder
+    }
+
     pub(super) fn is_empty(&self) -> bool {
-        self.hashes.is_empty()
+        self.hashes.is_empty() && !self.whole_doc
+    }
+
+    pub(super) fn is_whole_doc(&self) -> bool {
+        self.whole_doc
     }
 
     pub(super) fn hashes(&self) -> impl Iterator<Item = &ChangeHash> {

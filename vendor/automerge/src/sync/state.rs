@@ -44,6 +44,14 @@ pub struct State {
     /// The hashes we have sent in this session
     pub sent_hashes: BTreeSet<ChangeHash>,
 
+    /// Our heads when we last sent this peer the whole document (one
+    /// save) in this session: every change up to them is sent. It stands
+    /// for all those hashes, which `sent_hashes` would otherwise hold, one
+    /// set of the whole history per peer and document until the peer
+    /// acknowledges (Glosa, vendor/README.md §21). Cleared when the peer's
+    /// heads cover it, and with `sent_hashes`.
+    pub sent_doc_at: Option<Vec<ChangeHash>>,
+
     /// [`SyncDoc::generate_sync_message()`] should return [`None`] if there are no new changes
     /// to send. In particular, if there are changes in flight which the other end has not yet
     /// acknowledged we do not wish to generate duplicate sync messages. This field tracks whether
@@ -157,6 +165,7 @@ impl State {
                 their_need: None,
                 their_have: Some(Vec::new()),
                 sent_hashes: BTreeSet::new(),
+                sent_doc_at: None,
                 in_flight: false,
                 have_responded: false,
                 their_capabilities: None,
