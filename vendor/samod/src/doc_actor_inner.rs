@@ -244,6 +244,8 @@ impl DocActorInner {
         HashMap<ConnectionId, PeerDocState>,
         impl Stream<Item = HashMap<ConnectionId, PeerDocState>> + 'static + use<>,
     ) {
+        // From now on each step reports the peers it changed (§23).
+        self.actor.report_peer_states();
         let peers = self.actor.peers();
         let (tx, rx) = mpsc::unbounded();
         self.peer_state_change_listeners.push(tx);

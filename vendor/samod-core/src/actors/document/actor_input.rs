@@ -34,6 +34,7 @@ pub(crate) enum ActorInput {
     },
     IoComplete(IoResult<DocumentIoResult>),
     Tick,
+    ReportPeerStates,
 }
 
 /// Convert external messages to internal input messages
@@ -43,6 +44,7 @@ impl From<HubToDocMsgPayload> for ActorInput {
             HubToDocMsgPayload::Terminate => ActorInput::Terminate,
             HubToDocMsgPayload::Sleep => ActorInput::Sleep,
             HubToDocMsgPayload::Tick => ActorInput::Tick,
+            HubToDocMsgPayload::ReportPeerStates => ActorInput::ReportPeerStates,
             HubToDocMsgPayload::UpdateSharePolicy { peer_id, config } => {
                 ActorInput::UpdateSharePolicy { peer_id, config }
             }

@@ -75,7 +75,27 @@ pub struct DocumentActor {
     /// Peers in their connection's first catch-up (§18), so a step need not
     /// walk every peer to find whether one holds the others.
     catching_up: HashSet<ConnectionId>,
+    /// The last step stopped at [`STEP_BYTES`] with peers still to ask
+    /// (in `asking.peers`): the hub steps us again at its next tick (§22).
+    deferred: bool,
+    /// Whether each step sends the hub the states of the peers it changed
+    /// (§23). Only connection info (`Repo::connected_peers`) and a handle's
+    /// `peers()` read them. After a storm of phones back online a document
+    /// has a head per phone (50 heads, 1.6 KB), and each state holds four
+    /// sets of heads, cloned on every step for the hub and kept there: a
+    /// tenth of a small server's peak memory, for nobody.
+    report_peer_states: bool,
 }
+
+/// At most about this many bytes of sync messages per step (§22): the
+/// peers left are asked on the next step, a hub tick (100 ms) later. After
+/// a storm of phones back online each document owes every phone the whole
+/// document (25 KB with 1,000 notes); generated at once, 50 phones times 10
+/// documents were 12 MB waiting for the hub and the sockets on a server
+/// that idles at 10. A step always asks its first peer, so each makes
+/// progress; one phone opening the library, or a note relayed to 200
+/// readers (under 100 KB), never waits.
+const STEP_BYTES: usize = 256 * 1024;
 
 /// Which peers have something new to say (vendor/README.md §13). A peer
 /// whose sync state and document are unchanged since it was last asked has
@@ -114,11 +134,19 @@ struct Asker<'a> {
     /// `OnDiskState::flushes` now (§19).
     flushes: u64,
     asked: &'a mut u64,
+    /// Bytes of sync messages generated in this step (§22).
+    generated: usize,
+    /// Peers left for the next step once `generated` reaches [`STEP_BYTES`].
+    deferred: &'a mut HashSet<ConnectionId>,
     out: &'a mut DocActorResult,
 }
 
 impl Asker<'_> {
     fn peer(&mut self, conn_id: ConnectionId, peer_conn: &mut PeerDocConnection) {
+        if self.generated >= STEP_BYTES {
+            self.deferred.insert(conn_id);
+            return;
+        }
         *self.asked += 1;
         if peer_conn.waits_for_write(self.flushes, self.unwritten) {
             // Our heads would tell it that its change is safe (§3). Asked
@@ -148,6 +176,7 @@ impl Asker<'_> {
                 SyncMessage::Request { data } | SyncMessage::Sync { data } => data.len(),
                 SyncMessage::DocUnavailable => 0,
             };
+            self.generated += bytes;
             if bytes > 0 {
                 self.out.sync_message_stats.push(SyncMessageStat {
                     connection_id: conn_id,
@@ -217,6 +246,7 @@ impl DocumentActor {
             document_id,
             initial_content,
             initial_connections,
+            report_peer_states,
         }: SpawnArgs,
     ) -> (Self, DocActorResult) {
         let mut out = DocActorResult::default();
@@ -255,6 +285,8 @@ impl DocumentActor {
             buffering: HashSet::new(),
             step_at: None,
             catching_up: HashSet::new(),
+            deferred: false,
+            report_peer_states,
         };
 
         tracing::trace!(?initial_connections, "applying initial connections");
@@ -510,6 +542,10 @@ impl DocumentActor {
             // Nothing about the document or a peer changes: asking anyone
             // would only risk waking it.
             ActorInput::Sleep => return self.sleep(),
+            ActorInput::ReportPeerStates => {
+                self.report_peer_states = true;
+                return out.emit_peer_state_changes(self.peers());
+            }
             _ => self.asking.everyone = true,
         }
         match input {
@@ -526,7 +562,7 @@ impl DocumentActor {
                     self.apply_share_policy(now, out, conn, config);
                 }
             }
-            ActorInput::Sleep => {} // handled (and returned) above
+            ActorInput::Sleep | ActorInput::ReportPeerStates => {} // handled (and returned) above
             ActorInput::Terminate => {
                 if self.run_state == RunState::Running {
                     self.run_state = RunState::Stopping;
@@ -678,7 +714,9 @@ impl DocumentActor {
             out.update_search_state(status.clone());
             self.last_status_update = Some(status);
         }
-        if let Some(new_peer_states) = self.new_peer_states(&scope) {
+        if self.report_peer_states
+            && let Some(new_peer_states) = self.new_peer_states(&scope)
+        {
             out.emit_peer_state_changes(new_peer_states);
         }
     }
@@ -699,6 +737,7 @@ impl DocumentActor {
             .chain(&self.catching_up)
             .filter_map(|conn_id| self.peer_connections.get(conn_id))
             .filter_map(|peer| peer.step_due_at(now))
+            .chain(self.deferred.then_some(now))
             .min();
         if due != self.step_at {
             self.step_at = due;
@@ -730,6 +769,11 @@ impl DocumentActor {
     /// The peer ids of this document's connections.
     pub fn connected_peer_ids(&self) -> impl Iterator<Item = &PeerId> {
         self.peer_connections.values().map(|pc| &pc.peer_id)
+    }
+
+    /// Report peers' states from now on (§23): something reads them.
+    pub fn report_peer_states(&mut self) {
+        self.report_peer_states = true;
     }
 
     pub fn peers(&self) -> HashMap<ConnectionId, PeerDocState> {
@@ -918,6 +962,7 @@ impl DocumentActor {
         let heads = self.doc.get_heads();
         let scope = self.scope(&heads);
         self.generate_sync_messages_in(now, out, &scope, &heads, &HashSet::new());
+        self.ask_to_step_at(now, out);
     }
 
     /// Which peers a step with the document at `heads` looks at (§13, §16).
@@ -971,11 +1016,15 @@ impl DocumentActor {
             document_id: &self.document_id,
             awaiting: &mut self.asking.awaiting,
             asked: &mut self.peers_asked,
+            generated: 0,
+            deferred: &mut self.asking.peers,
             out,
         };
         scope.visit(&mut self.peer_connections, |conn_id, peer_conn| {
             ask.peer(conn_id, peer_conn)
         });
+        // The deferred peers are in `asking.peers`, the next step's scope.
+        self.deferred = !self.asking.peers.is_empty();
     }
 
     /// Sync messages buffered while share policies are pending.

@@ -9,6 +9,8 @@ pub struct SpawnArgs {
     pub(crate) document_id: crate::DocumentId,
     pub(crate) initial_content: Option<automerge::Automerge>,
     pub(crate) initial_connections: HashMap<ConnectionId, (PeerId, Option<DocMessage>)>,
+    /// Whether the hub keeps the actor's per-peer states (§23).
+    pub(crate) report_peer_states: bool,
 }
 
 impl std::fmt::Debug for SpawnArgs {

@@ -90,6 +90,9 @@ pub(crate) struct State {
     /// sends or receives: with hundreds of documents on one connection that
     /// was a third of a sync server's CPU, spent on events nobody read.
     report_connection_info: bool,
+    /// Reporting was turned on: ask every actor for its peers' states on
+    /// the next event (§23).
+    report_all_pending: bool,
 }
 
 impl State {
@@ -115,10 +118,14 @@ impl State {
             conn_actors: HashMap::new(),
             lazy_incoming: false,
             report_connection_info: true,
+            report_all_pending: false,
         }
     }
 
     pub(crate) fn set_report_connection_info(&mut self, report: bool) {
+        // Actors report their peers' states only while something reads
+        // them (§23); those spawned before have states to catch up on.
+        self.report_all_pending |= report && !self.report_connection_info;
         self.report_connection_info = report;
     }
 
@@ -430,6 +437,11 @@ impl State {
             return;
         }
         let event_type = event.event_type_for_metrics();
+        if std::mem::take(&mut self.report_all_pending) {
+            for actor_id in self.actors.keys() {
+                results.send_to_doc_actor(*actor_id, HubToDocMsgPayload::ReportPeerStates);
+            }
+        }
         match event.payload {
             HubEventPayload::IoComplete(io_completion) => {
                 match io_completion.payload {
@@ -1123,6 +1135,7 @@ impl State {
             document_id,
             initial_content: initial_doc,
             initial_connections,
+            report_peer_states: self.report_connection_info,
         });
 
         actor_id

@@ -26,6 +26,10 @@ pub(crate) enum HubToDocMsgPayload {
     /// The time the actor asked to be stepped at has come (§18).
     Tick,
 
+    /// Something now reads connection info: report every peer's state, and
+    /// each change from now on (§23).
+    ReportPeerStates,
+
     UpdateSharePolicy {
         peer_id: crate::PeerId,
         config: crate::ShareConfig,

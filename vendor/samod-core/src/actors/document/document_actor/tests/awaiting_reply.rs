@@ -123,6 +123,7 @@ fn a_silent_peer_gets_waiting_changes_on_another_peers_step_after_the_timeout() 
             (silent, ("silent".into(), None)),
             (talker, ("talker".into(), None)),
         ]),
+        report_peer_states: true,
     };
     let start = UnixTimestamp::now();
     let (actor, result) = DocumentActor::new(start, args);
