@@ -240,6 +240,21 @@ impl Automerge {
             }
         }
 
+        // Nothing to say (Glosa, vendor/README.md §24): the peer has told us
+        // it has our heads, which we have told it, and neither side needs
+        // anything. Upstream reaches the same answer after building a Bloom
+        // filter and walking the changes since the peer's last sync, which
+        // is most of the cost of a reader's acknowledgement of each note.
+        if sync_state.have_responded
+            && sync_state.last_sent_heads == our_heads
+            && sync_state.their_heads.as_ref() == Some(&our_heads)
+            && sync_state.their_need.as_ref().is_some_and(|n| n.is_empty())
+            && our_need.is_empty()
+            && !sync_state.needs_reset
+        {
+            return Ok(None);
+        }
+
         // Theirs first (opt-in, `State::their_changes_first`; Glosa,
         // vendor/README.md §11): a peer whose heads we lack has changes for
         // us. For one round we send our heads, `have` and `need` but hold our

@@ -11,7 +11,9 @@ use super::SpawnArgs;
 use super::io::{DocumentIoResult, DocumentIoTask};
 use crate::actors::document::load::{Load, LoadComplete};
 use crate::actors::document::on_disk_state::OnDiskState;
-use crate::actors::document::peer_doc_connection::{PeerDocConnection, SharePolicyState};
+use crate::actors::document::peer_doc_connection::{
+    Generations, PeerDocConnection, SharePolicyState,
+};
 use crate::actors::document::phase::loading::Loading;
 use crate::actors::document::phase::ready::Ready;
 use crate::actors::document::phase::request::{Request, RequestOutcome};
@@ -62,6 +64,9 @@ pub struct DocumentActor {
     asking: Asking,
     /// Peers asked for sync messages so far, for monitoring and tests.
     peers_asked: u64,
+    /// Peers whose sync messages were copied from another peer's in the
+    /// same state instead of generated (§24), for monitoring and tests.
+    generations_copied: u64,
     /// Connections added since the last share policy checks were enqueued;
     /// only a new connection's policy is unknown (§16).
     unchecked: Vec<ConnectionId>,
@@ -138,6 +143,8 @@ struct Asker<'a> {
     generated: usize,
     /// Peers left for the next step once `generated` reaches [`STEP_BYTES`].
     deferred: &'a mut HashSet<ConnectionId>,
+    /// What this step generated, by sync state (§24).
+    generations: Generations,
     out: &'a mut DocActorResult,
 }
 
@@ -160,9 +167,13 @@ impl Asker<'_> {
             return;
         }
         let generated = match &mut *self.phase {
-            Phase::Ready(ready) => {
-                ready.generate_sync_messages(self.now, self.doc, self.heads, peer_conn)
-            }
+            Phase::Ready(ready) => ready.generate_sync_messages(
+                self.now,
+                self.doc,
+                self.heads,
+                peer_conn,
+                &mut self.generations,
+            ),
             Phase::Requesting(request) => request.generate_messages(self.now, self.doc, peer_conn),
             Phase::Loading(_) => Vec::new(),
         };
@@ -226,6 +237,14 @@ impl Scope {
             }
         }
     }
+
+    /// How many peers the scope names, at most (some may have left).
+    fn len(&self, peers: &HashMap<ConnectionId, Box<PeerDocConnection>>) -> usize {
+        match self {
+            Scope::Everyone => peers.len(),
+            Scope::Peers(conn_ids) => conn_ids.len(),
+        }
+    }
 }
 
 #[derive(Debug)]
@@ -281,6 +300,7 @@ impl DocumentActor {
                 awaiting: HashSet::new(),
             },
             peers_asked: 0,
+            generations_copied: 0,
             unchecked: Vec::new(),
             buffering: HashSet::new(),
             step_at: None,
@@ -755,6 +775,13 @@ impl DocumentActor {
         self.peers_asked
     }
 
+    /// How many times a peer's sync message was copied from another
+    /// peer's in the same sync state instead of generated
+    /// (vendor/README.md §24).
+    pub fn generations_copied(&self) -> u64 {
+        self.generations_copied
+    }
+
     /// How many connections this document has, without cloning their state.
     pub fn peer_count(&self) -> usize {
         self.peer_connections.len()
@@ -1018,11 +1045,13 @@ impl DocumentActor {
             asked: &mut self.peers_asked,
             generated: 0,
             deferred: &mut self.asking.peers,
+            generations: Generations::new(scope.len(&self.peer_connections) > 1),
             out,
         };
         scope.visit(&mut self.peer_connections, |conn_id, peer_conn| {
             ask.peer(conn_id, peer_conn)
         });
+        self.generations_copied += ask.generations.copied();
         // The deferred peers are in `asking.peers`, the next step's scope.
         self.deferred = !self.asking.peers.is_empty();
     }

@@ -55,6 +55,80 @@ pub(crate) struct PeerDocConnection {
     gave_changes_at: Option<u64>,
 }
 
+/// The sync messages one step of a document generated, by the sync state
+/// each was generated from (vendor/README.md §24).
+///
+/// Generation is a function of the document and the peer's sync state
+/// alone, and a step does not change the document. Readers of a discussion
+/// that answered the last note are all in the same state, so when the next
+/// note arrives, 200 readers need one generation and 199 copies: automerge
+/// otherwise walks the changes since each reader's last sync, builds a
+/// Bloom filter and packs the change, 200 times over, for the same bytes.
+/// A peer in a state of its own (one that lags, or a phone writing) misses
+/// and is generated for as before.
+#[derive(Debug, Default)]
+pub(crate) struct Generations {
+    /// Off for a step that asks one peer: nothing to share, so no copies.
+    enabled: bool,
+    entries: Vec<Generation>,
+    /// How many peers got a copy instead of a generation, for tests.
+    copied: u64,
+}
+
+#[derive(Debug)]
+struct Generation {
+    before: sync::State,
+    after: sync::State,
+    message: Option<sync::Message>,
+}
+
+/// States remembered per step: readers that answered, readers one note
+/// behind, and a few stragglers. Each is compared in full, so few.
+const GENERATIONS: usize = 4;
+
+impl Generations {
+    pub(crate) fn new(enabled: bool) -> Self {
+        Self {
+            enabled,
+            ..Self::default()
+        }
+    }
+
+    /// The message `generate` would give for `state`, and the state it
+    /// would leave, from an earlier peer of this step if one was in the
+    /// same state.
+    fn generate(
+        &mut self,
+        state: &mut sync::State,
+        generate: impl FnOnce(&mut sync::State) -> Option<sync::Message>,
+    ) -> Option<sync::Message> {
+        if !self.enabled {
+            return generate(state);
+        }
+        if let Some(seen) = self.entries.iter().find(|g| g.before == *state) {
+            state.clone_from(&seen.after);
+            self.copied += 1;
+            return seen.message.clone();
+        }
+        let before = state.clone();
+        let message = generate(state);
+        if self.entries.len() == GENERATIONS {
+            self.entries.remove(0);
+        }
+        self.entries.push(Generation {
+            before,
+            after: state.clone(),
+            message: message.clone(),
+        });
+        message
+    }
+
+    /// How many peers of this step got a copy of another's generation.
+    pub(crate) fn copied(&self) -> u64 {
+        self.copied
+    }
+}
+
 /// Where a connection is in its first catch-up (§18). A connection holds
 /// the other peers' relays at most once, for at most [`HOLD_AT_MOST`]: a
 /// member who keeps advertising changes it never sends cannot stall a
@@ -211,25 +285,32 @@ impl PeerDocConnection {
     /// which a caller walking every peer computes once rather than per peer
     /// (vendor/README.md §12). A sleeping document (§17) answers what it can
     /// without its operations and is woken for the rest.
+    ///
+    /// `generations` remembers what this step generated for each sync state
+    /// (§24): a peer whose state equals one already seen gets the same
+    /// message and moves to the same state without asking automerge again.
     pub(super) fn generate_sync_messages_at(
         &mut self,
         now: UnixTimestamp,
         doc: &mut Automerge,
         heads: &[automerge::ChangeHash],
+        generations: &mut Generations,
     ) -> Vec<(sync::Message, Duration)> {
         let connection_id = self.connection_id;
         self.generate_with(now, heads, |state| {
-            match doc.try_generate_sync_message(state) {
-                Ok(message) => message,
-                Err(Asleep) => {
-                    // The state is as it was; generate again, awake.
-                    if let Err(e) = doc.wake() {
-                        tracing::error!(?connection_id, err=?e, "could not wake a sleeping document");
-                        return None;
+            generations.generate(state, |state| {
+                match doc.try_generate_sync_message(state) {
+                    Ok(message) => message,
+                    Err(Asleep) => {
+                        // The state is as it was; generate again, awake.
+                        if let Err(e) = doc.wake() {
+                            tracing::error!(?connection_id, err=?e, "could not wake a sleeping document");
+                            return None;
+                        }
+                        doc.generate_sync_message(state)
                     }
-                    doc.generate_sync_message(state)
                 }
-            }
+            })
         })
     }
 

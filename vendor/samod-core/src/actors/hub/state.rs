@@ -636,12 +636,16 @@ impl State {
         // Notify any listeners of updated connection info ("info" here is for monitoring purposes,
         // things like the last time we sent a message and the heads of each document according
         // to the connection and so on).
-        if !self.report_connection_info {
-            for conn in self.connections.values_mut() {
-                conn.clear_dirty();
-            }
-        }
-        for (conn_id, new_state) in self.pop_new_connection_info() {
+        // Not reporting, nothing is walked: with 200 readers, two walks of
+        // every connection per event were 3 % of the server's CPU (§24). A
+        // connection's flag stays set until reporting resumes, and then
+        // reports its current info once, which is what changed since.
+        let new_info = if self.report_connection_info {
+            self.pop_new_connection_info()
+        } else {
+            HashMap::new()
+        };
+        for (conn_id, new_state) in new_info {
             if let Some(conn) = self.connections.get(&conn_id) {
                 let owner = conn.owner();
                 results.emit_connection_event(ConnectionEvent::StateChanged {

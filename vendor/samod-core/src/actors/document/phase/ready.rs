@@ -4,7 +4,10 @@ use automerge::{Automerge, sync};
 
 use crate::{
     UnixTimestamp,
-    actors::{document::peer_doc_connection::PeerDocConnection, messages::SyncMessage},
+    actors::{
+        document::peer_doc_connection::{Generations, PeerDocConnection},
+        messages::SyncMessage,
+    },
 };
 
 #[derive(Debug)]
@@ -53,11 +56,12 @@ impl Ready {
         doc: &mut Automerge,
         heads: &[automerge::ChangeHash],
         conn: &mut PeerDocConnection,
+        generations: &mut Generations,
     ) -> Vec<(SyncMessage, Duration)> {
         if !conn.can_send() {
             return Vec::new();
         }
-        conn.generate_sync_messages_at(now, doc, heads)
+        conn.generate_sync_messages_at(now, doc, heads, generations)
             .into_iter()
             .map(|(msg, duration)| (SyncMessage::Sync { data: msg.encode() }, duration))
             .collect()

@@ -336,8 +336,6 @@ impl Connection {
         }
     }
 
-    /// Get the established connection if in established phase.
-
     /// Get the remote peer ID if established.
     pub(crate) fn remote_peer_id(&self) -> Option<&PeerId> {
         if let ConnectionPhase::Established(EstablishedConnection { remote_peer_id, .. }) =
@@ -493,11 +491,6 @@ impl Connection {
             docs: doc_connections,
             state,
         }
-    }
-
-    /// Forgets that the state changed, without building its info.
-    pub(crate) fn clear_dirty(&mut self) {
-        self.dirty = false;
     }
 
     // If this connection state has changed since the last call to
