@@ -9,34 +9,45 @@
 //! Start-up must stay fast with a thousand articles on a Raspberry Pi, and
 //! loading every document to compare it with its file is not. So a clean
 //! shutdown leaves `<data>/import-cache.json`: each file's SHA-256 as it
-//! was applied. The next start takes the cache (deleting it first, so a
-//! crash can never leave a stale one behind) and skips the documents of
-//! files whose hash did not change. After a crash there is no cache, and
+//! was applied, and its [`Stamp`] (size, inode, times) when that vouches
+//! for it. The next start takes the cache (deleting it first, so a crash
+//! can never leave a stale one behind) and skips files whose stamp did not
+//! change without reading them, and files whose hash did not change
+//! without touching their documents. After a crash there is no cache, and
 //! the import compares every document, which is slower but never wrong.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::time::SystemTime;
 
 use automerge::Automerge;
 use samod::{AutomergeUrl, DocHandle, DocumentId, Repo};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::content::{self, ContentError, SourceArticle};
+use crate::content::{self, ContentError, SourceArticle, Stamp};
 use crate::schema::{SchemaError, article, library, notes};
 use crate::store;
 
 const LIBRARY_URL_FILE: &str = "library-url";
 const CACHE_FILE: &str = "import-cache.json";
-const CACHE_VERSION: u32 = 1;
+const CACHE_VERSION: u32 = 2;
 
-/// What a clean shutdown knows was applied: file hashes by slug.
+/// What a clean shutdown knows was applied, by slug.
 #[derive(Debug, Default, Serialize, Deserialize)]
 pub struct Applied {
     version: u32,
     library: String,
-    files: BTreeMap<String, String>,
+    files: BTreeMap<String, Mark>,
+}
+
+/// One file as it was applied.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+struct Mark {
+    sha256: String,
+    /// `None` when the file had changed just before it was read.
+    stamp: Option<Stamp>,
 }
 
 impl Applied {
@@ -147,6 +158,8 @@ pub struct Report {
     pub withdrawn: usize,
     /// Skipped because the cache says the documents already hold them.
     pub unchanged: usize,
+    /// Of those, skipped without being read: their stamp had not changed.
+    pub unread: usize,
     /// What to save as the cache once the documents are flushed.
     pub applied: Applied,
     /// Documents this import created. samod resolves a create before its
@@ -186,6 +199,7 @@ pub async fn run(repo: &Repo, data_dir: &Path, content_dir: &Path) -> Result<Rep
         updated: 0,
         withdrawn: 0,
         unchanged: 0,
+        unread: 0,
         new_documents: if library_is_new {
             vec![library.document_id().clone()]
         } else {
@@ -202,6 +216,22 @@ pub async fn run(repo: &Repo, data_dir: &Path, content_dir: &Path) -> Result<Rep
     let mut broken: HashSet<String> = HashSet::new();
 
     for path in paths {
+        let before_read = SystemTime::now();
+        let meta = std::fs::metadata(&path).ok();
+        let applied = slug_of(&path)
+            .filter(|slug| previous.get(slug).is_some_and(|e| !e.withdrawn))
+            .and_then(|slug| Some((cached.get(&slug)?.clone(), slug)));
+        if let Some((mark, slug)) = &applied
+            && mark.stamp.is_some()
+            && mark.stamp == meta.as_ref().and_then(Stamp::current)
+            && let Some(entry) = previous.remove(slug)
+        {
+            report.unchanged += 1;
+            report.unread += 1;
+            report.applied.files.insert(slug.clone(), mark.clone());
+            report.catalog.entries.insert(slug.clone(), entry);
+            continue;
+        }
         let bytes = match content::read_file(&path) {
             Ok(b) => b,
             Err(e) => {
@@ -210,21 +240,23 @@ pub async fn run(repo: &Repo, data_dir: &Path, content_dir: &Path) -> Result<Rep
                 continue;
             }
         };
-        let hash = sha256_hex(&bytes);
-        let Some(slug) = slug_of(&path) else { continue };
-        let unchanged = cached.get(&slug) == Some(&hash);
-        if unchanged && previous.get(&slug).is_some_and(|e| !e.withdrawn) {
-            if let Some(entry) = previous.remove(&slug) {
-                report.unchanged += 1;
-                report.applied.files.insert(slug.clone(), hash);
-                report.catalog.entries.insert(slug, entry);
-            }
+        let mark = Mark {
+            sha256: sha256_hex(&bytes),
+            stamp: meta.and_then(|m| Stamp::to_record(&m, before_read)),
+        };
+        if let Some((old, slug)) = applied
+            && old.sha256 == mark.sha256
+            && let Some(entry) = previous.remove(&slug)
+        {
+            report.unchanged += 1;
+            report.applied.files.insert(slug.clone(), mark);
+            report.catalog.entries.insert(slug, entry);
             continue;
         }
         let src = match content::parse_article(&path, &bytes) {
             Ok(src) => src,
             Err(e) => {
-                broken.insert(slug);
+                broken.extend(slug_of(&path));
                 report.errors.push(e);
                 continue;
             }
@@ -246,7 +278,7 @@ pub async fn run(repo: &Repo, data_dir: &Path, content_dir: &Path) -> Result<Rep
             }
         };
         upsert(&library, &entry)?;
-        report.applied.files.insert(src.slug.clone(), hash);
+        report.applied.files.insert(src.slug.clone(), mark);
         report.catalog.entries.insert(entry.slug.clone(), entry);
     }
 

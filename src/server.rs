@@ -47,8 +47,6 @@ pub enum ServerError {
 
 pub async fn run(config: Config) -> Result<(), ServerError> {
     let store = Store::open(&config.data)?;
-    // Damaged chunks are found and logged now, not when a phone first asks.
-    store.scan_in_background();
     if config.open_documents {
         tracing::warn!("benchmark mode: clients may create and write any document");
     }
@@ -81,6 +79,7 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         updated = report.updated,
         withdrawn = report.withdrawn,
         unchanged = report.unchanged,
+        unread = report.unread,
         errors = report.errors.len(),
         "content imported"
     );
@@ -119,6 +118,10 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
             source,
         })?;
     let addr = listener.local_addr().map_err(ServerError::Serve)?;
+    // Damaged chunks are found and logged now, not when a phone first asks;
+    // but only once the server listens: on two cores the scan would
+    // otherwise take one of them from the import for the whole start-up.
+    store.scan_in_background();
     let shutdown = shutdown_signal();
     println!(
         "Glosa is serving {listed} articles ({} content errors)",

@@ -1,9 +1,14 @@
 //! Import across restarts: the cache a clean shutdown leaves makes the next
-//! start skip unchanged files, and never hides an edit.
+//! start skip unchanged files, unread when their stamp vouches for them, and
+//! never hides an edit.
 
 mod common;
 
+use std::path::Path;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
 use common::Server;
+use glosa::content::stamp;
 
 #[tokio::test]
 async fn a_clean_restart_skips_unchanged_files_and_applies_edited_ones() {
@@ -61,5 +66,62 @@ async fn an_edit_made_while_stopped_is_applied_despite_the_cache() {
     let second = Server::start_on(&content, &data, port);
     second.wait_output("updated=1");
     let html = second.get_text("/articles/ayotzinapa-and-palestine").await;
+    assert!(html.contains("Pegasus is the plainest example."));
+}
+
+/// Waits until `path` has not changed for [`stamp::SETTLED`]: only then is
+/// its stamp recorded, which is what the test below needs.
+fn wait_settled(path: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let m = std::fs::metadata(path).unwrap();
+        let ctime = UNIX_EPOCH + Duration::new(m.ctime() as u64, m.ctime_nsec() as u32);
+        let changed = m.modified().unwrap().max(ctime);
+        if SystemTime::now() >= changed + stamp::SETTLED + Duration::from_millis(100) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{path:?} never settled");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[tokio::test]
+async fn a_settled_file_is_skipped_unread_until_a_write_moves_its_stamp() {
+    let mut first = Server::start();
+    let (content, data, port) = (first.content.clone(), first.data.clone(), first.port());
+    let _dirs = first.take_dirs();
+    assert!(first.terminate().success());
+
+    let seed = content.join("ayotzinapa-and-palestine.md");
+    wait_settled(&seed);
+    // Read once more now that the file is settled: its stamp is recorded.
+    let mut second = Server::start_on(&content, &data, port);
+    second.wait_output("unchanged=1 unread=0");
+    assert!(second.terminate().success());
+
+    let mut third = Server::start_on(&content, &data, port);
+    third.wait_output("unchanged=1 unread=1");
+    assert!(third.terminate().success());
+
+    // Same size, modified time put back, as `rsync -t` or `cp -p` would:
+    // only the inode-change time tells that the bytes moved.
+    let mtime = std::fs::metadata(&seed).unwrap().modified().unwrap();
+    let text = std::fs::read_to_string(&seed).unwrap();
+    let edited = text.replace(
+        "Pegasus is the clearest example.",
+        "Pegasus is the plainest example.",
+    );
+    assert_eq!(edited.len(), text.len());
+    std::fs::write(&seed, edited).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&seed)
+        .unwrap()
+        .set_modified(mtime)
+        .unwrap();
+    let fourth = Server::start_on(&content, &data, port);
+    fourth.wait_output("updated=1");
+    let html = fourth.get_text("/articles/ayotzinapa-and-palestine").await;
     assert!(html.contains("Pegasus is the plainest example."));
 }

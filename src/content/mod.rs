@@ -2,12 +2,14 @@
 //! Markdown body. Pure parsing; the importer turns the result into documents.
 
 mod frontmatter;
+pub mod stamp;
 
 use std::fs::File;
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 pub use frontmatter::is_date;
+pub use stamp::Stamp;
 
 /// Larger files are refused unread: a content file is an article, and a
 /// hostile 50 MB file must not be pulled into memory or into a document.
