@@ -27,7 +27,7 @@ use axum::extract::{ConnectInfo, State, WebSocketUpgrade};
 use axum::response::Response;
 use axum::routing::get;
 use samod::{AcceptorHandle, Repo};
-use tower_http::compression::CompressionLayer;
+use tower_http::compression::{CompressionLayer, CompressionLevel};
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
@@ -85,6 +85,13 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 /// headers one byte a minute does not hold a task forever.
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Pages and JSON are compressed per request (the frontend's files and the
+/// bundle arrive already compressed). Brotli 5 is as cheap as tower-http's
+/// default 4 (about 1 ms for an article page) and 5 % smaller: 300 bytes
+/// less before a first paint over 3G. From 6 to 9 gains nothing; 10 and 11
+/// gain 15 % for 20 to 50 times the CPU on every request.
+const PAGE_COMPRESSION: CompressionLevel = CompressionLevel::Precise(5);
+
 pub fn router(state: AppState) -> Router {
     let http = Router::new()
         .route("/", get(pages::library))
@@ -94,7 +101,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(api::health))
         .route("/metrics", get(metrics::metrics))
         .fallback(assets::serve)
-        .layer(CompressionLayer::new())
+        .layer(CompressionLayer::new().quality(PAGE_COMPRESSION))
         .layer(TimeoutLayer::with_status_code(
             axum::http::StatusCode::REQUEST_TIMEOUT,
             REQUEST_TIMEOUT,
