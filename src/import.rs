@@ -168,6 +168,22 @@ pub struct Report {
     pub new_documents: Vec<DocumentId>,
 }
 
+impl Report {
+    /// Carries over an article whose documents already hold its file.
+    fn keep_unchanged(
+        &mut self,
+        previous: &mut BTreeMap<String, library::Entry>,
+        slug: String,
+        mark: Mark,
+    ) {
+        if let Some(entry) = previous.remove(&slug) {
+            self.unchanged += 1;
+            self.applied.files.insert(slug.clone(), mark);
+            self.catalog.entries.insert(slug, entry);
+        }
+    }
+}
+
 /// Brings the documents in line with the files in `content_dir`.
 pub async fn run(repo: &Repo, data_dir: &Path, content_dir: &Path) -> Result<Report, ImportError> {
     let cache = take_cache(data_dir);
@@ -177,7 +193,7 @@ pub async fn run(repo: &Repo, data_dir: &Path, content_dir: &Path) -> Result<Rep
     })?;
     let (library, library_is_new) = open_library(repo, data_dir).await?;
     let library_url = library.url().to_string();
-    let cached = cache
+    let mut cached = cache
         .filter(|c| c.library == library_url)
         .map(|c| c.files)
         .unwrap_or_default();
@@ -216,20 +232,16 @@ pub async fn run(repo: &Repo, data_dir: &Path, content_dir: &Path) -> Result<Rep
     let mut broken: HashSet<String> = HashSet::new();
 
     for path in paths {
+        // How the file was last applied, if its article is still listed.
+        let mut applied = slug_of(&path)
+            .filter(|slug| previous.get(slug).is_some_and(|e| !e.withdrawn))
+            .and_then(|slug| Some((cached.remove(&slug)?, slug)));
         let before_read = SystemTime::now();
         let meta = std::fs::metadata(&path).ok();
-        let applied = slug_of(&path)
-            .filter(|slug| previous.get(slug).is_some_and(|e| !e.withdrawn))
-            .and_then(|slug| Some((cached.get(&slug)?.clone(), slug)));
-        if let Some((mark, slug)) = &applied
-            && mark.stamp.is_some()
-            && mark.stamp == meta.as_ref().and_then(Stamp::current)
-            && let Some(entry) = previous.remove(slug)
-        {
-            report.unchanged += 1;
+        let now = meta.as_ref().and_then(Stamp::current);
+        if let Some((mark, slug)) = applied.take_if(|(m, _)| m.stamp.is_some() && m.stamp == now) {
             report.unread += 1;
-            report.applied.files.insert(slug.clone(), mark.clone());
-            report.catalog.entries.insert(slug.clone(), entry);
+            report.keep_unchanged(&mut previous, slug, mark);
             continue;
         }
         let bytes = match content::read_file(&path) {
@@ -244,13 +256,8 @@ pub async fn run(repo: &Repo, data_dir: &Path, content_dir: &Path) -> Result<Rep
             sha256: sha256_hex(&bytes),
             stamp: meta.and_then(|m| Stamp::to_record(&m, before_read)),
         };
-        if let Some((old, slug)) = applied
-            && old.sha256 == mark.sha256
-            && let Some(entry) = previous.remove(&slug)
-        {
-            report.unchanged += 1;
-            report.applied.files.insert(slug.clone(), mark);
-            report.catalog.entries.insert(slug, entry);
+        if let Some((_, slug)) = applied.take_if(|(old, _)| old.sha256 == mark.sha256) {
+            report.keep_unchanged(&mut previous, slug, mark);
             continue;
         }
         let src = match content::parse_article(&path, &bytes) {

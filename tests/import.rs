@@ -4,11 +4,21 @@
 
 mod common;
 
-use std::path::Path;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant, SystemTime};
 
 use common::Server;
-use glosa::content::stamp;
+use glosa::content::{Stamp, stamp};
+
+/// A server that imported the seed article and stopped cleanly, leaving
+/// its cache: its content and data dirs (kept alive by the last item) and port.
+fn started_and_stopped() -> (PathBuf, PathBuf, u16, Vec<tempfile::TempDir>) {
+    let mut first = Server::start();
+    let (content, data, port) = (first.content.clone(), first.data.clone(), first.port());
+    let dirs = first.take_dirs();
+    assert!(first.terminate().success());
+    (content, data, port, dirs)
+}
 
 #[tokio::test]
 async fn a_clean_restart_skips_unchanged_files_and_applies_edited_ones() {
@@ -48,39 +58,31 @@ async fn a_clean_restart_skips_unchanged_files_and_applies_edited_ones() {
 
 #[tokio::test]
 async fn an_edit_made_while_stopped_is_applied_despite_the_cache() {
-    let mut first = Server::start();
-    let (content, data, port) = (first.content.clone(), first.data.clone(), first.port());
-    let _dirs = first.take_dirs();
-    assert!(first.terminate().success());
+    let (content, data, port, _dirs) = started_and_stopped();
 
-    let seed = content.join("ayotzinapa-and-palestine.md");
-    let text = std::fs::read_to_string(&seed).unwrap();
-    std::fs::write(
-        &seed,
-        text.replace(
-            "Pegasus is the clearest example.",
-            "Pegasus is the plainest example.",
-        ),
-    )
-    .unwrap();
+    rewrite_same_size(&content.join("ayotzinapa-and-palestine.md"));
     let second = Server::start_on(&content, &data, port);
     second.wait_output("updated=1");
     let html = second.get_text("/articles/ayotzinapa-and-palestine").await;
     assert!(html.contains("Pegasus is the plainest example."));
 }
 
-/// Waits until `path` has not changed for [`stamp::SETTLED`]: only then is
-/// its stamp recorded, which is what the test below needs.
+/// Changes one word of the seed article for another of the same length.
+fn rewrite_same_size(seed: &Path) {
+    let text = std::fs::read_to_string(seed).unwrap();
+    let edited = text.replace(
+        "Pegasus is the clearest example.",
+        "Pegasus is the plainest example.",
+    );
+    assert_eq!(edited.len(), text.len());
+    std::fs::write(seed, edited).unwrap();
+}
+
+/// Waits until `path` would get a stamp if read now ([`Stamp::to_record`]:
+/// unchanged for [`stamp::SETTLED`]), which is what the test below needs.
 fn wait_settled(path: &Path) {
-    use std::os::unix::fs::MetadataExt;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let m = std::fs::metadata(path).unwrap();
-        let ctime = UNIX_EPOCH + Duration::new(m.ctime() as u64, m.ctime_nsec() as u32);
-        let changed = m.modified().unwrap().max(ctime);
-        if SystemTime::now() >= changed + stamp::SETTLED + Duration::from_millis(100) {
-            return;
-        }
+    let deadline = Instant::now() + stamp::SETTLED + Duration::from_secs(30);
+    while Stamp::to_record(&std::fs::metadata(path).unwrap(), SystemTime::now()).is_none() {
         assert!(Instant::now() < deadline, "{path:?} never settled");
         std::thread::sleep(Duration::from_millis(50));
     }
@@ -88,10 +90,7 @@ fn wait_settled(path: &Path) {
 
 #[tokio::test]
 async fn a_settled_file_is_skipped_unread_until_a_write_moves_its_stamp() {
-    let mut first = Server::start();
-    let (content, data, port) = (first.content.clone(), first.data.clone(), first.port());
-    let _dirs = first.take_dirs();
-    assert!(first.terminate().success());
+    let (content, data, port, _dirs) = started_and_stopped();
 
     let seed = content.join("ayotzinapa-and-palestine.md");
     wait_settled(&seed);
@@ -107,13 +106,7 @@ async fn a_settled_file_is_skipped_unread_until_a_write_moves_its_stamp() {
     // Same size, modified time put back, as `rsync -t` or `cp -p` would:
     // only the inode-change time tells that the bytes moved.
     let mtime = std::fs::metadata(&seed).unwrap().modified().unwrap();
-    let text = std::fs::read_to_string(&seed).unwrap();
-    let edited = text.replace(
-        "Pegasus is the clearest example.",
-        "Pegasus is the plainest example.",
-    );
-    assert_eq!(edited.len(), text.len());
-    std::fs::write(&seed, edited).unwrap();
+    rewrite_same_size(&seed);
     std::fs::File::options()
         .write(true)
         .open(&seed)

@@ -38,14 +38,12 @@ thread_local! {
 impl DocumentId {
     fn write_bs58(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         LAST_ENCODED.with_borrow_mut(|last| {
-            match last {
-                Some((uuid, _)) if *uuid == self.0 => {}
-                _ => *last = Some((self.0, bs58::encode(&self.0).with_check().into_string())),
+            if last.as_ref().is_some_and(|(uuid, _)| *uuid != self.0) {
+                *last = None;
             }
-            match last {
-                Some((_, text)) => f.write_str(text),
-                None => Ok(()),
-            }
+            let (_, text) = last
+                .get_or_insert_with(|| (self.0, bs58::encode(&self.0).with_check().into_string()));
+            f.write_str(text)
         })
     }
 }
