@@ -267,14 +267,17 @@ export async function meterSockets(page) {
     }
     s.frames.push({ dir, bytes: bytes.length + frameHeader(bytes.length, dir === "sent"), type: msg.type, documentId: msg.documentId, msg });
   };
-  cdp.on("Network.webSocketCreated", ({ requestId, url }) => sockets.set(requestId, { url, handshake: 0, frames: [], closed: false }));
+  cdp.on("Network.webSocketCreated", ({ requestId, url }) => sockets.set(requestId, { url, handshake: 0, frames: [], opened: false, closed: false }));
   cdp.on("Network.webSocketWillSendHandshakeRequest", ({ requestId, request }) => {
     const s = sockets.get(requestId);
     if (s) s.handshake += http(`GET ${new URL(s.url).pathname} HTTP/1.1`, request.headers);
   });
   cdp.on("Network.webSocketHandshakeResponseReceived", ({ requestId, response }) => {
     const s = sockets.get(requestId);
-    if (s) s.handshake += http(`HTTP/1.1 ${response.status} ${response.statusText}`, response.headers);
+    if (s) {
+      s.handshake += http(`HTTP/1.1 ${response.status} ${response.statusText}`, response.headers);
+      s.opened = true;
+    }
   });
   cdp.on("Network.webSocketFrameSent", frame("sent"));
   cdp.on("Network.webSocketFrameReceived", frame("received"));
@@ -294,8 +297,13 @@ export async function meterSockets(page) {
   return {
     /** HTTP requests to `path` that completed: bytes sent (estimated from headers) and received (as reported). */
     http: (path) => [...requests.values()].filter((r) => r.path === path && r.done),
-    /** Every socket so far, oldest first. */
-    sockets: () => [...sockets.values()],
+    /**
+     * Every socket that connected so far, oldest first. An attempt the
+     * app makes while the phone is offline fails before its handshake and
+     * costs nothing on the wire; counting it would shift every index by
+     * one, depending on when the app's retry timer happened to fire.
+     */
+    sockets: () => [...sockets.values()].filter((s) => s.opened),
     total: (s) => s.handshake + s.frames.reduce((n, f) => n + f.bytes, 0),
     /** The documents a socket carried sync traffic for. */
     documents: (s) => new Set(s.frames.filter((f) => f.documentId).map((f) => f.documentId)),

@@ -93,7 +93,7 @@ test("reconnecting syncs only what changed: nothing costs < 2 KB, one note < 4 K
     await ctx.setOffline(false);
     await waitForText(page, `li[data-slug="${entry.slug}"]`, "1 note");
     await waitForSyncState(page, "synced");
-    const oneNote = meter.sockets()[2];
+    const oneNote = await until(() => meter.sockets()[2], "a third socket");
     await ctx.setOffline(true);
     await until(() => oneNote.closed, "the third socket to close");
     t.diagnostic(`reconnect, one new note: ${describe(meter, oneNote)}`);
