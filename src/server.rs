@@ -109,6 +109,7 @@ pub async fn run(config: Config) -> Result<(), ServerError> {
         sync_metrics: Default::default(),
         note_count: note_count.clone(),
         assets: assets::Entry::load(),
+        brotli_pages: Default::default(),
     });
 
     let listener = TcpListener::bind(config.addr)

@@ -13,6 +13,7 @@
 
 pub mod api;
 pub mod assets;
+pub mod brotli_pages;
 pub mod html;
 pub mod listen;
 pub mod metrics;
@@ -56,6 +57,8 @@ pub struct Inner {
     pub sync_metrics: Arc<SyncMetrics>,
     pub note_count: Arc<NoteCount>,
     pub assets: assets::Entry,
+    /// Pages at brotli 11, compressed once per version (`brotli_pages`).
+    pub brotli_pages: Arc<brotli_pages::BrotliPages>,
 }
 
 impl AppState {
@@ -86,10 +89,12 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Pages and JSON are compressed per request (the frontend's files and the
-/// bundle arrive already compressed). Brotli 5 is as cheap as tower-http's
-/// default 4 (about 1 ms for an article page) and 5 % smaller: 300 bytes
-/// less before a first paint over 3G. From 6 to 9 gains nothing; 10 and 11
-/// gain 15 % for 20 to 50 times the CPU on every request.
+/// bundle arrive already compressed, and so do pages once `brotli_pages`
+/// has them at brotli 11). Brotli 5 is as cheap as tower-http's default 4
+/// (about 1 ms for an article page) and 5 % smaller: 300 bytes less before
+/// a first paint over 3G. From 6 to 9 gains nothing; 10 and 11 gain 15 %
+/// for 20 to 50 times the CPU, which is why they run once per page, in the
+/// background, and not on every request.
 const PAGE_COMPRESSION: CompressionLevel = CompressionLevel::Precise(5);
 
 pub fn router(state: AppState) -> Router {

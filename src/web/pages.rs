@@ -2,11 +2,12 @@
 //! The app takes over after first paint (see frontend/).
 
 use axum::extract::{Path, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 
 use super::AppState;
+use super::assets::{accept_encoding, accepts_encoding};
 use super::html::{Page, escape};
 use crate::import::doc_id;
 use crate::render::{markdown_to_html, text_direction};
@@ -25,7 +26,7 @@ struct PageData<'a> {
     notes: Option<&'a str>,
 }
 
-pub async fn library(State(state): State<AppState>) -> Response {
+pub async fn library(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let catalog = state.catalog();
     let mut main = String::from("<h1>Library</h1>\n");
     let listed = catalog.listed();
@@ -53,7 +54,9 @@ pub async fn library(State(state): State<AppState>) -> Response {
         url: None,
         notes: None,
     };
-    html(
+    page(
+        &state,
+        &headers,
         StatusCode::OK,
         Page {
             lang: "en",
@@ -67,7 +70,11 @@ pub async fn library(State(state): State<AppState>) -> Response {
     )
 }
 
-pub async fn article(State(state): State<AppState>, Path(slug): Path<String>) -> Response {
+pub async fn article(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     let catalog = state.catalog();
     let Some(entry) = catalog.entry(&slug) else {
         return not_found(&state, &catalog.library_url);
@@ -121,7 +128,9 @@ pub async fn article(State(state): State<AppState>, Path(slug): Path<String>) ->
     } else {
         StatusCode::OK
     };
-    html(
+    page(
+        &state,
+        &headers,
         status,
         Page {
             lang,
@@ -234,7 +243,46 @@ fn server_error(state: &AppState, why: &str) -> Response {
     )
 }
 
-fn html(status: StatusCode, body: String) -> Response {
+/// A page, with its version as `ETag`: a 304 for a client that has this
+/// version already. Otherwise from `brotli_pages` when the client takes
+/// brotli and the page was compressed already, or as it is, for
+/// `CompressionLayer` to compress.
+fn page(state: &AppState, headers: &HeaderMap, status: StatusCode, body: String) -> Response {
+    let version = state.brotli_pages.version(&body);
+    let etag = version.etag();
+    let mut response = if status == StatusCode::OK && has_version(headers, &etag) {
+        html(StatusCode::NOT_MODIFIED, ())
+    } else if let Some(compressed) = accepts_encoding(accept_encoding(headers), "br")
+        .then(|| state.brotli_pages.get_or_schedule(version, &body))
+        .flatten()
+    {
+        let mut r = html(status, compressed);
+        // CompressionLayer leaves a response with a Content-Encoding alone.
+        r.headers_mut()
+            .insert(header::CONTENT_ENCODING, HeaderValue::from_static("br"));
+        r
+    } else {
+        html(status, body)
+    };
+    let h = response.headers_mut();
+    h.insert(header::ETAG, etag);
+    h.insert(header::VARY, HeaderValue::from_static("accept-encoding"));
+    response
+}
+
+/// Whether `If-None-Match` names `etag` (weak comparison, RFC 9110 13.1.2).
+fn has_version(headers: &HeaderMap, etag: &HeaderValue) -> bool {
+    let weak = |t: &[u8]| -> Vec<u8> { t.strip_prefix(b"W/").unwrap_or(t).to_vec() };
+    let ours = weak(etag.as_bytes());
+    headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .flat_map(|v| v.as_bytes().split(|&b| b == b','))
+        .map(|t| t.trim_ascii())
+        .any(|t| t == b"*" || weak(t) == ours)
+}
+
+fn html(status: StatusCode, body: impl IntoResponse) -> Response {
     (
         status,
         [
