@@ -41,7 +41,6 @@ pub const REUSE_FOR: Duration = Duration::from_secs(300);
 /// new phone on 3G); above it, quality 9: several times faster on a
 /// Raspberry Pi for a few percent more bytes.
 const BEST_QUALITY_UP_TO: usize = 2 * 1024 * 1024;
-const BROTLI_WINDOW: u32 = 22;
 
 /// One built bundle, in the encodings a client may ask for.
 /// `Bytes`, so each response shares the one copy.
@@ -144,18 +143,12 @@ fn encode(token: &str, docs: Vec<(String, Chunks)>) -> Encoded {
 }
 
 fn compress_brotli(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::new();
-    {
-        let quality = if bytes.len() <= BEST_QUALITY_UP_TO {
-            11
-        } else {
-            9
-        };
-        let mut w = brotli::CompressorWriter::new(&mut out, 4096, quality, BROTLI_WINDOW);
-        // Writing to a Vec cannot fail.
-        let _ = w.write_all(bytes);
-    }
-    out
+    let quality = if bytes.len() <= BEST_QUALITY_UP_TO {
+        11
+    } else {
+        9
+    };
+    crate::compress::brotli(bytes, quality)
 }
 
 fn compress_gzip(bytes: &[u8]) -> Vec<u8> {

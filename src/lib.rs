@@ -4,6 +4,7 @@
 
 pub mod bundle;
 pub mod cli;
+pub mod compress;
 pub mod content;
 pub mod import;
 pub mod memory;

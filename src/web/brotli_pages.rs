@@ -7,7 +7,7 @@
 //! costs some 30 to 50 ms of CPU per page: far too much on every request to
 //! a Raspberry Pi. So the first request for a page gets brotli 5 from
 //! `CompressionLayer`, and a background task compresses the same bytes at
-//! 11 for every request after it.
+//! 11 (`crate::compress`) for every request after it.
 //!
 //! The key is the page's [`Version`], a 128-bit keyed hash of the page
 //! itself, so an edited article or a new stylesheet can never be answered
@@ -17,7 +17,6 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasher, RandomState};
-use std::io::Write;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use axum::body::Bytes;
@@ -109,7 +108,7 @@ impl BrotliPages {
         let this = Arc::clone(self);
         let page = page.to_owned();
         tokio::task::spawn_blocking(move || {
-            let body = Bytes::from(compress(page.as_bytes()));
+            let body = Bytes::from(crate::compress::brotli(page.as_bytes(), QUALITY));
             this.insert(version, body);
         });
         None
@@ -154,24 +153,6 @@ impl BrotliPages {
     fn len(&self) -> usize {
         self.lock().pages.len()
     }
-}
-
-fn compress(bytes: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bytes.len() / 3);
-    {
-        let mut w = brotli::CompressorWriter::new(&mut out, 4096, QUALITY, window(bytes.len()));
-        // Writing to a Vec cannot fail.
-        let _ = w.write_all(bytes);
-    }
-    out
-}
-
-/// The smallest window that holds the whole page (as a power of two,
-/// within brotli's 10 to 24): quality 11's match finder allocates 8 bytes
-/// per window byte, so 4 MB would cost 32 MB for a 17 KB page, and a
-/// bigger window finds nothing more in it.
-fn window(len: usize) -> u32 {
-    (usize::BITS - len.saturating_sub(1).leading_zeros()).clamp(10, 24)
 }
 
 #[cfg(test)]
@@ -253,16 +234,6 @@ mod tests {
         assert!(pages.lock().bytes <= 64 * 1024);
         assert!(pages.len() < 30, "nothing was evicted");
         assert!(get(&pages, &noise(1)).is_none(), "the oldest stayed");
-    }
-
-    #[test]
-    fn the_window_holds_the_whole_page_and_no_more() {
-        assert_eq!(window(0), 10);
-        assert_eq!(window(1024), 10);
-        assert_eq!(window(1025), 11);
-        assert_eq!(window(17_000), 15);
-        assert_eq!(window(32_768), 15);
-        assert_eq!(window(MAX_PAGE_BYTES), 18);
     }
 
     #[tokio::test]

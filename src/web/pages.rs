@@ -252,9 +252,8 @@ fn page(state: &AppState, headers: &HeaderMap, status: StatusCode, body: String)
     let etag = version.etag();
     let mut response = if status == StatusCode::OK && has_version(headers, &etag) {
         html(StatusCode::NOT_MODIFIED, ())
-    } else if let Some(compressed) = accepts_encoding(accept_encoding(headers), "br")
-        .then(|| state.brotli_pages.get_or_schedule(version, &body))
-        .flatten()
+    } else if accepts_encoding(accept_encoding(headers), "br")
+        && let Some(compressed) = state.brotli_pages.get_or_schedule(version, &body)
     {
         let mut r = html(status, compressed);
         // CompressionLayer leaves a response with a Content-Encoding alone.
@@ -272,7 +271,9 @@ fn page(state: &AppState, headers: &HeaderMap, status: StatusCode, body: String)
 
 /// Whether `If-None-Match` names `etag` (weak comparison, RFC 9110 13.1.2).
 fn has_version(headers: &HeaderMap, etag: &HeaderValue) -> bool {
-    let weak = |t: &[u8]| -> Vec<u8> { t.strip_prefix(b"W/").unwrap_or(t).to_vec() };
+    fn weak(t: &[u8]) -> &[u8] {
+        t.strip_prefix(b"W/").unwrap_or(t)
+    }
     let ours = weak(etag.as_bytes());
     headers
         .get_all(header::IF_NONE_MATCH)
