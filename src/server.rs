@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
-use samod::{PeerId, Repo};
+use samod::{PeerId, Repo, UnloadPolicy};
 use tokio::net::TcpListener;
 
 use crate::import::{self, Catalog, ImportError};
@@ -169,11 +169,25 @@ const STOP_TIMEOUT: Duration = Duration::from_secs(20);
 /// next phone that asks gets it back from disk, a read and a parse of a few
 /// milliseconds. A phone keeps the documents it uses attached while it is
 /// connected, so this counts from the moment the last one left. By then
-/// the document has slept for most of this time (`IDLE_SLEEP`), at ~5 KB:
-/// a phone that comes back, or the next phone of a group reading the same
-/// library, finds it in memory instead of reloading every document (a
-/// first install's 600 from disk cost 1-2 s of CPU and 3 MB of churn).
+/// the document has slept for most of this time (`IDLE_SLEEP`), at ~13 KB
+/// (its compressed save, its actor and mailbox, its change graph): a phone
+/// that comes back, or the next phone of a group reading the same articles,
+/// finds it in memory instead of reloading it.
 pub const IDLE_UNLOAD: Duration = Duration::from_secs(10);
+
+/// How many documents no phone has open wait the whole `IDLE_UNLOAD`: the
+/// most recently used (vendor/README.md §25). The others unload after
+/// `UNUSED_GRACE`. A phone's first install leaves the whole library behind
+/// when it goes: 600 documents asleep were 7.7 MB of heap, most of what an
+/// idle server (9.4 MB) holds, for the 10 s; 64 are under 1 MB.
+pub const KEEP_UNUSED: usize = 64;
+
+/// How long documents beyond `KEEP_UNUSED` stay after their last phone
+/// left: a page reload, a connection that drops and comes back, or the
+/// next first install of the same library (syncbench's come 0.5 s apart)
+/// finds all of them; reloading a first install's 600 from disk would cost
+/// 1-2 s of CPU.
+pub const UNUSED_GRACE: Duration = Duration::from_secs(3);
 
 /// How long an idle storage thread stays. A first install of 1,000
 /// documents keeps all 16 busy; each keeps ~90 KB resident until it goes.
@@ -214,10 +228,8 @@ async fn unload_idle(repo: Repo) {
         if tokio::task::spawn_blocking(memory::release).await.is_err() {
             tracing::warn!("returning freed memory to the system failed");
         }
-        if repo
-            .unload_idle_sleeping_after(IDLE_UNLOAD, IDLE_SLEEP)
-            .is_err()
-        {
+        let policy = UnloadPolicy::new(IDLE_UNLOAD, IDLE_SLEEP).keeping(KEEP_UNUSED, UNUSED_GRACE);
+        if repo.unload_idle_with(policy).is_err() {
             return;
         }
     }

@@ -193,7 +193,7 @@
 //! will be found in
 //! [`HubResults::connection_events`](crate::actors::hub::HubResults::connection_events).
 mod automerge_url;
-pub use actors::hub::{CommandId, CommandResult};
+pub use actors::hub::{CommandId, CommandResult, UnloadPolicy};
 pub use automerge_url::AutomergeUrl;
 pub mod actors;
 mod document_changed;

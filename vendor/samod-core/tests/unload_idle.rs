@@ -159,3 +159,51 @@ fn change_arriving_while_unloading_is_kept_and_acknowledged() {
     assert_eq!(get(carol_doc, "note").as_deref(), Some("two"));
     assert_eq!(get(carol_doc, "reply").as_deref(), Some("from the bus"));
 }
+
+// Change 25: after a first install, the documents no phone has open are
+// kept for the idle period only up to `keep`, the most recently used; the
+// others go once the grace period has passed, and come back from storage.
+#[test]
+fn only_the_most_recent_unused_documents_wait_the_idle_period() {
+    let mut net = Net::new();
+    let server = net.add_lazy_server();
+    let alice = net.add_peer("alice", CLIENT_POLICY);
+    let (alice_conn, _) = net.connect(alice, server);
+    let docs: Vec<_> = (0..5)
+        .map(|i| net.create_doc(alice, doc_with("note", &format!("note {i}"))))
+        .collect();
+    net.drop_connection(alice, alice_conn);
+    // Used one after the other, a second apart: docs[4] most recently.
+    for doc in &docs {
+        net.advance(Duration::from_secs(1));
+        net.find(server, doc);
+    }
+    let loaded = |net: &Net| -> Vec<bool> {
+        docs.iter()
+            .map(|d| net.peer(server).doc(d).is_some())
+            .collect()
+    };
+    let policy = samod_core::UnloadPolicy::new(Duration::from_secs(60), Duration::from_secs(60));
+
+    net.unload_with(server, policy.keeping(2, Duration::from_secs(10)));
+    assert_eq!(loaded(&net), [true; 5], "unloaded within the grace period");
+
+    net.unload_with(server, policy.keeping(2, Duration::from_secs(1)));
+    assert_eq!(
+        loaded(&net),
+        [false, false, false, true, true],
+        "not the two most recent kept"
+    );
+
+    net.unload_with(server, policy.keeping(5, Duration::ZERO));
+    assert_eq!(loaded(&net)[3..], [true, true], "unloaded within keep");
+    net.advance(Duration::from_secs(60));
+    net.unload_with(server, policy.keeping(5, Duration::ZERO));
+    assert_eq!(loaded(&net), [false; 5], "kept past the idle period");
+
+    let bob = net.add_peer("bob", CLIENT_POLICY);
+    net.connect(bob, server);
+    net.find(bob, &docs[0]);
+    let reloaded = net.peer(bob).doc(&docs[0]).expect("bob has it");
+    assert_eq!(get(reloaded, "note").as_deref(), Some("note 0"));
+}

@@ -365,7 +365,7 @@ use futures::{
 use rand::SeedableRng;
 pub use samod_core::{
     AutomergeUrl, BackoffConfig, BadDocumentId, ConnectionId, DialerId, DocSearch, DocumentId,
-    ListenerId, PeerId, PeerRequestState, StorageId, network::ConnDirection,
+    ListenerId, PeerId, PeerRequestState, StorageId, UnloadPolicy, network::ConnDirection,
 };
 use samod_core::{
     CommandId, CommandResult, DocumentActorId, LoaderState, UnixTimestamp,
@@ -967,6 +967,13 @@ impl Repo {
         idle_for: std::time::Duration,
         sleep_after: std::time::Duration,
     ) -> Result<(), Stopped> {
+        self.unload_idle_with(UnloadPolicy::new(idle_for, sleep_after))
+    }
+
+    /// [`Repo::unload_idle_sleeping_after`], and of the documents no
+    /// connection uses only the `keep` most recently active wait the
+    /// `idle_for`: the others unload after `grace` (see [`UnloadPolicy`]).
+    pub fn unload_idle_with(&self, policy: UnloadPolicy) -> Result<(), Stopped> {
         let mut inner = self.inner.lock().unwrap();
         if inner.stopping {
             return Err(Stopped);
@@ -977,11 +984,7 @@ impl Repo {
             .filter(|(_, actor)| actor.doc.is_shared())
             .map(|(actor_id, _)| *actor_id)
             .collect();
-        inner.handle_event(HubEvent::unload_idle_sleeping_after(
-            idle_for,
-            sleep_after,
-            pinned,
-        ));
+        inner.handle_event(HubEvent::unload_idle_with(policy, pinned));
         Ok(())
     }
 

@@ -18,6 +18,8 @@ pub mod io;
 pub(crate) mod listener;
 mod state;
 pub(crate) use state::State;
+mod unload_policy;
+pub use unload_policy::UnloadPolicy;
 
 use crate::{ConnectionId, PeerId, SamodLoader, StorageId, UnixTimestamp, network::ConnectionInfo};
 

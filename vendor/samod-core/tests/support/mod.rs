@@ -356,6 +356,15 @@ impl Net {
         self.run();
     }
 
+    /// Ask a peer's hub to unload documents as `policy` says (nothing
+    /// pinned).
+    pub fn unload_with(&mut self, idx: PeerIdx, policy: samod_core::UnloadPolicy) {
+        self.peers[idx]
+            .hub_queue
+            .push_back(HubEvent::unload_idle_with(policy, HashSet::new()));
+        self.run();
+    }
+
     /// Complete every held storage put of a peer, then run until quiet.
     pub fn release_puts(&mut self, idx: PeerIdx) {
         let held = std::mem::take(&mut self.peers[idx].held_puts);

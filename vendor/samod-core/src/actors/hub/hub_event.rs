@@ -10,7 +10,7 @@ use crate::{
     network::{DialerConfig, ListenerConfig},
 };
 
-use super::{DispatchedCommand, HubEventPayload, HubInput, io::HubIoResult};
+use super::{DispatchedCommand, HubEventPayload, HubInput, UnloadPolicy, io::HubIoResult};
 
 /// An event that can be processed by the hub actor
 ///
@@ -238,12 +238,16 @@ impl HubEvent {
         sleep_after: std::time::Duration,
         pinned: std::collections::HashSet<DocumentActorId>,
     ) -> HubEvent {
+        Self::unload_idle_with(UnloadPolicy::new(idle_for, sleep_after), pinned)
+    }
+
+    /// Unload and sleep documents as `policy` says (vendor/README.md §25).
+    pub fn unload_idle_with(
+        policy: UnloadPolicy,
+        pinned: std::collections::HashSet<DocumentActorId>,
+    ) -> HubEvent {
         HubEvent {
-            payload: HubEventPayload::Input(HubInput::UnloadIdle {
-                idle_for,
-                sleep_after,
-                pinned,
-            }),
+            payload: HubEventPayload::Input(HubInput::UnloadIdle { policy, pinned }),
         }
     }
 

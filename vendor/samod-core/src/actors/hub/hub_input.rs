@@ -65,12 +65,11 @@ pub(crate) enum HubInput {
     RemoveListener {
         listener_id: ListenerId,
     },
-    /// Unload documents that no connection is attached to, that are not in
-    /// `pinned`, and that have been idle for at least `idle_for`; put those
-    /// with connections to sleep after `sleep_after` (§17).
+    /// Unload documents that no connection is attached to and that are not
+    /// in `pinned` as `policy` says; put the others to sleep after its
+    /// `sleep_after` (§17).
     UnloadIdle {
-        idle_for: std::time::Duration,
-        sleep_after: std::time::Duration,
+        policy: super::UnloadPolicy,
         pinned: std::collections::HashSet<DocumentActorId>,
     },
     Stop,

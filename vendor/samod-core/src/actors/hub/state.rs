@@ -29,7 +29,7 @@ pub(crate) use actor_info::ActorInfo;
 use actor_info::Deferred;
 use automerge::Automerge;
 
-use super::{CommandId, CommandResult, RunState, connection::Connection};
+use super::{CommandId, CommandResult, RunState, UnloadPolicy, connection::Connection};
 mod pending_commands;
 
 mod searches;
@@ -601,13 +601,9 @@ impl State {
                     HubInput::RemoveListener { listener_id } => {
                         self.handle_remove_listener(results, listener_id);
                     }
-                    HubInput::UnloadIdle {
-                        idle_for,
-                        sleep_after,
-                        pinned,
-                    } => {
+                    HubInput::UnloadIdle { policy, pinned } => {
                         if self.run_state == RunState::Running {
-                            self.handle_unload_idle(now, results, idle_for, sleep_after, &pinned);
+                            self.handle_unload_idle(now, results, policy, &pinned);
                         }
                     }
                 }
@@ -967,25 +963,19 @@ impl State {
         &mut self,
         now: UnixTimestamp,
         out: &mut HubResults,
-        idle_for: Duration,
-        sleep_after: Duration,
+        policy: UnloadPolicy,
         pinned: &HashSet<DocumentActorId>,
     ) {
-        for actor in self.actors.values_mut() {
-            let idle_since =
-                |period: Duration| now >= actor.last_active && now - actor.last_active >= period;
-            let idle = idle_since(idle_for);
-            if actor.unloading.is_none()
-                && actor.connections.is_empty()
-                && idle
-                && !pinned.contains(&actor.actor_id)
-                && !self.pending_commands.has_pending_create(actor.actor_id)
-            {
+        for actor_id in self.to_unload(now, policy, pinned) {
+            if let Some(actor) = self.actors.get_mut(&actor_id) {
                 tracing::debug!(document_id=%actor.document_id, "unloading idle document");
                 actor.unloading = Some(Deferred::default());
-                out.send_to_doc_actor(actor.actor_id, HubToDocMsgPayload::Terminate);
-            } else if actor.unloading.is_none()
-                && idle_since(sleep_after)
+                out.send_to_doc_actor(actor_id, HubToDocMsgPayload::Terminate);
+            }
+        }
+        for actor in self.actors.values_mut() {
+            if actor.unloading.is_none()
+                && idle(now, actor.last_active, policy.sleep_after)
                 && actor.slept_at != Some(actor.last_active)
                 && !pinned.contains(&actor.actor_id)
             {
@@ -993,6 +983,45 @@ impl State {
                 out.send_to_doc_actor(actor.actor_id, HubToDocMsgPayload::Sleep);
             }
         }
+    }
+
+    /// The documents `policy` says to unload now: those no connection is
+    /// attached to, not pinned nor being created, idle for its `idle_for`,
+    /// or for its `grace` and not among its `keep` most recently active
+    /// (§25).
+    fn to_unload(
+        &self,
+        now: UnixTimestamp,
+        policy: UnloadPolicy,
+        pinned: &HashSet<DocumentActorId>,
+    ) -> Vec<DocumentActorId> {
+        let mut unload = Vec::new();
+        let mut kept: Vec<(UnixTimestamp, DocumentActorId)> = Vec::new();
+        for actor in self.actors.values() {
+            if actor.unloading.is_some()
+                || !actor.connections.is_empty()
+                || pinned.contains(&actor.actor_id)
+                || self.pending_commands.has_pending_create(actor.actor_id)
+            {
+                continue;
+            }
+            if idle(now, actor.last_active, policy.idle_for) {
+                unload.push(actor.actor_id);
+            } else {
+                kept.push((actor.last_active, actor.actor_id));
+            }
+        }
+        if kept.len() > policy.keep {
+            // Most recently active first; those past `keep` are the rest.
+            kept.select_nth_unstable_by(policy.keep, |a, b| b.0.cmp(&a.0));
+            unload.extend(
+                kept[policy.keep..]
+                    .iter()
+                    .filter(|(last_active, _)| idle(now, *last_active, policy.grace))
+                    .map(|(_, actor_id)| *actor_id),
+            );
+        }
+        unload
     }
 
     /// Forget a terminated actor. If work for its document arrived while it
@@ -1586,4 +1615,9 @@ impl<'a> From<&'a ConnectionId> for RemoveConnArgs<'a> {
             notify_doc_actors: true,
         }
     }
+}
+
+/// Whether `period` has passed `since` as of `now`.
+fn idle(now: UnixTimestamp, since: UnixTimestamp, period: Duration) -> bool {
+    now >= since && now - since >= period
 }
