@@ -189,6 +189,10 @@ pub const KEEP_UNUSED: usize = 64;
 /// 1-2 s of CPU.
 pub const UNUSED_GRACE: Duration = Duration::from_secs(3);
 
+/// What the unloader asks of samod on each tick.
+const UNLOAD_POLICY: UnloadPolicy =
+    UnloadPolicy::new(IDLE_UNLOAD, IDLE_SLEEP).keeping(KEEP_UNUSED, UNUSED_GRACE);
+
 /// How long an idle storage thread stays. A first install of 1,000
 /// documents keeps all 16 busy; each keeps ~90 KB resident until it goes.
 pub const STORAGE_THREAD_IDLE: Duration = Duration::from_secs(2);
@@ -228,8 +232,7 @@ async fn unload_idle(repo: Repo) {
         if tokio::task::spawn_blocking(memory::release).await.is_err() {
             tracing::warn!("returning freed memory to the system failed");
         }
-        let policy = UnloadPolicy::new(IDLE_UNLOAD, IDLE_SLEEP).keeping(KEEP_UNUSED, UNUSED_GRACE);
-        if repo.unload_idle_with(policy).is_err() {
+        if repo.unload_idle_with(UNLOAD_POLICY).is_err() {
             return;
         }
     }

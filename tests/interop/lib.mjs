@@ -244,6 +244,15 @@ export async function libraryEntry(server, slug) {
   return { lib, entry };
 }
 
+/** One gauge from the server's /metrics (throws if it is missing). */
+export async function gauge(server, name) {
+  const { status, text } = await server.get("/metrics");
+  if (status !== 200) throw new Error(`GET /metrics: ${status}`);
+  const line = text.split("\n").find((l) => l.split(" ")[0] === name);
+  if (!line) throw new Error(`no ${name} in /metrics`);
+  return Number(line.split(" ").pop());
+}
+
 /** A second article used by several tests: CRLF line endings, non-BMP characters, quoted YAML. */
 export const EXTRA_SLUG = "interop-fixture";
 export const EXTRA_FILE = `${EXTRA_SLUG}.md`;

@@ -4,18 +4,9 @@
 // and nothing is lost across a kill -9.
 
 import assert from "node:assert/strict";
-import { EXTRA_SLUG, addNote, libraryEntry, serverTest, str, waitFor } from "./lib.mjs";
+import { EXTRA_SLUG, addNote, gauge, libraryEntry, serverTest, str, waitFor } from "./lib.mjs";
 
 const T = { timeout: 240_000 };
-
-/** One gauge from /metrics. */
-async function gauge(server, name) {
-  const { status, text } = await server.get("/metrics");
-  assert.equal(status, 200);
-  const line = text.split("\n").find((l) => l.split(" ")[0] === name);
-  assert.ok(line, `no ${name} in /metrics`);
-  return Number(line.split(" ").pop());
-}
 
 /** Wait until every loaded document sleeps; returns how many. */
 async function allAsleep(server, what) {

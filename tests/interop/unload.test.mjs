@@ -7,20 +7,11 @@
 
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { addNote, harness, str, waitFor } from "./lib.mjs";
+import { addNote, gauge, harness, str, waitFor } from "./lib.mjs";
 
 const T = { timeout: 240_000 };
 const ARTICLES = 40; // with their notes and the bundled article: 83 documents
 const KEEP_UNUSED = 64; // src/server.rs
-
-/** One gauge from /metrics. */
-async function gauge(server, name) {
-  const { status, text } = await server.get("/metrics");
-  assert.equal(status, 200);
-  const line = text.split("\n").find((l) => l.split(" ")[0] === name);
-  assert.ok(line, `no ${name} in /metrics`);
-  return Number(line.split(" ").pop());
-}
 
 const article = (i) =>
   `---\ntitle: Unload ${i}\nlang: en\n---\nThe heron of article ${i} waits by the reeds.\n`;

@@ -21,7 +21,7 @@ pub struct UnloadPolicy {
 impl UnloadPolicy {
     /// Unload every document no connection uses after `idle_for`, and
     /// sleep the others after `sleep_after`.
-    pub fn new(idle_for: Duration, sleep_after: Duration) -> Self {
+    pub const fn new(idle_for: Duration, sleep_after: Duration) -> Self {
         Self {
             idle_for,
             sleep_after,
@@ -32,7 +32,7 @@ impl UnloadPolicy {
 
     /// Keep at most `keep` documents no connection uses for the whole
     /// `idle_for`; the less recently active go after `grace`.
-    pub fn keeping(self, keep: usize, grace: Duration) -> Self {
+    pub const fn keeping(self, keep: usize, grace: Duration) -> Self {
         Self {
             keep,
             grace,
